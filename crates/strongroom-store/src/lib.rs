@@ -1,0 +1,1 @@
+//! strongroom-store
