@@ -67,6 +67,11 @@ CURVES = {
 }
 
 
+def enum_text(value) -> str:
+    """The wire string of an SDK enum member (or a plain string)."""
+    return getattr(value, "value", value)
+
+
 def digest_for(alg: str, message: bytes) -> bytes:
     return SIG_HASH[alg][0](message).digest()
 
@@ -78,7 +83,7 @@ def rsa_public_key(jwk) -> rsa.RSAPublicKey:
 
 
 def ec_public_key(jwk) -> ec.EllipticCurvePublicKey:
-    curve_cls = CURVES[str(jwk.crv)][0]
+    curve_cls = CURVES[enum_text(jwk.crv)][0]
     x = int.from_bytes(jwk.x, "big")
     y = int.from_bytes(jwk.y, "big")
     # Raises ValueError if the point is not on the curve.

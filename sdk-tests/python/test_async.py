@@ -8,11 +8,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.keys import KeyRotationLifetimeAction, KeyRotationPolicy, KeyType
 from azure.keyvault.keys.crypto import EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from helpers import CURVES, SIG_HASH, digest_for, ec_public_key, error_code, raw_ecdsa_to_der, rsa_public_key, unique
+from helpers import enum_text, CURVES, SIG_HASH, digest_for, ec_public_key, error_code, raw_ecdsa_to_der, rsa_public_key, unique
 
 TIMEOUT = 30
 
@@ -92,7 +91,7 @@ async def test_async_update_rotate_policy(premium_url, acred):
         await client.update_key_rotation_policy(name, policy)
         fetched = await client.get_key_rotation_policy(name)
         assert fetched.expires_in == "P90D"
-        assert any(str(a.action).lower() == "rotate" and a.time_after_create == "P30D" for a in fetched.lifetime_actions)
+        assert any(enum_text(a.action).lower() == "rotate" and a.time_after_create == "P30D" for a in fetched.lifetime_actions)
 
         rotated = await client.rotate_key(name)
         assert rotated.properties.version != key.properties.version

@@ -221,14 +221,6 @@ def test_cbc_round_trip_generated(hsm, aes_generated, size):
         assert b64url_decode(back["value"]) == plaintext
 
 
-def test_cbc_service_generates_iv(hsm, aes_imported):
-    k, key = aes_imported[128]
-    body = key_op(hsm, key, "encrypt", {"alg": "A128CBCPAD", "value": b64url(b"iv chosen by service")})
-    iv = b64url_decode(body["iv"])
-    assert len(iv) == 16
-    assert b64url_decode(body["value"]) == _cbc_encrypt(k, iv, _pkcs7(b"iv chosen by service"))
-
-
 def test_cbc_unaligned_plaintext_rejected(hsm, aes_generated):
     key = aes_generated[128]
     resp = send_json(

@@ -6,7 +6,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.keys import KeyRotationLifetimeAction, KeyRotationPolicy, KeyRotationPolicyAction
 
-from helpers import error_code, send_json, unique, wait_deleted, wait_gone_from_deleted, wait_purged
+from helpers import enum_text, error_code, send_json, unique, wait_deleted, wait_gone_from_deleted, wait_purged
 
 
 def _now():
@@ -283,14 +283,14 @@ def test_rotation_policy(premium, premium_url):
     )
     updated = premium.update_key_rotation_policy(name, policy)
     assert updated.expires_in == "P90D"
-    rotate = [a for a in updated.lifetime_actions if str(a.action).lower() == "rotate"]
+    rotate = [a for a in updated.lifetime_actions if enum_text(a.action).lower() == "rotate"]
     assert len(rotate) == 1 and rotate[0].time_after_create == "P30D"
     assert updated.id == f"{premium_url}/keys/{name}/rotationpolicy"
 
     fetched = premium.get_key_rotation_policy(name)
     assert fetched.id == updated.id
     assert fetched.expires_in == "P90D"
-    rotate = [a for a in fetched.lifetime_actions if str(a.action).lower() == "rotate"]
+    rotate = [a for a in fetched.lifetime_actions if enum_text(a.action).lower() == "rotate"]
     assert len(rotate) == 1 and rotate[0].time_after_create == "P30D"
     assert rotate[0].time_before_expiry is None
     assert fetched.created_on is not None and fetched.updated_on is not None
@@ -306,7 +306,7 @@ def test_rotation_policy(premium, premium_url):
     premium.update_key_rotation_policy(name, policy2)
     fetched = premium.get_key_rotation_policy(name)
     assert fetched.expires_in == "P60D"
-    actions = {str(a.action).lower(): a for a in fetched.lifetime_actions}
+    actions = {enum_text(a.action).lower(): a for a in fetched.lifetime_actions}
     assert actions["rotate"].time_before_expiry == "P10D"
     assert actions["notify"].time_before_expiry == "P20D"
 

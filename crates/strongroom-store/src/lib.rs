@@ -1,1 +1,131 @@
-//! strongroom-store
+//! Strongroom's storage adapter: the `KeyStore` port on sqlx's `Any` driver, so one code path
+//! serves every backend and only the migrations differ. SQLite is the embedded default: WAL
+//! journal with `synchronous=FULL`, so an acknowledged write survives a crash.
+//!
+//! Every `KeyStore` method is one transaction. Writes that read-then-write start with a write
+//! (an upsert with `RETURNING`), so SQLite takes its write lock up front and concurrent writers
+//! queue on `busy_timeout` instead of failing.
+
+mod keys;
+mod rows;
+mod system;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use strongroom_core::DomainError;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+}
+
+impl FromStr for Backend {
+    type Err = DomainError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(DomainError::bad(format!(
+                "unsupported database URL scheme in '{}': use sqlite://PATH",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+}
+
+/// A `KeyStore` on a SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://PATH`, created if missing) and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self, DomainError> {
+        install_default_drivers();
+        let backend: Backend = url.parse()?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            Backend::Sqlite => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(*pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(storage)?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), DomainError> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite")
+                .run(&self.pool)
+                .await
+                .map_err(|e| DomainError::Storage(format!("migration failed: {e}"))),
+        }
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs the database's own consistency check; returns its findings (empty when sound).
+    pub async fn integrity_check(&self) -> Result<Vec<String>, DomainError> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(rows.into_iter().map(|(r,)| r).filter(|r| r != "ok").collect())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA busy_timeout = 30000",
+    "PRAGMA foreign_keys = ON",
+];
+
+/// Maps a driver error to the domain's storage error.
+pub(crate) fn storage(e: sqlx::Error) -> DomainError {
+    DomainError::Storage(e.to_string())
+}
+
+/// Whether a driver error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests;

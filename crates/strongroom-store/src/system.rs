@@ -1,0 +1,247 @@
+//! Vaults, identities, server secrets, and the `KeyStore` implementation that ties the
+//! modules together.
+
+use async_trait::async_trait;
+use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyRow;
+use strongroom_core::DomainError;
+use strongroom_core::error::DomainResult;
+use strongroom_core::identity::Identity;
+use strongroom_core::key::KeyVersionRecord;
+use strongroom_core::lifecycle::Deletion;
+use strongroom_core::names::{IdentityName, KeyName, KeyVersion, VaultName};
+use strongroom_core::ports::{DeletedKey, KeyStore, PolicyEntry, StoredVault};
+use strongroom_core::rotation::RotationPolicy;
+use strongroom_core::vault::{RetentionDays, Vault};
+
+use crate::{SqlStore, is_unique_violation, storage};
+
+fn corrupt(e: DomainError) -> DomainError {
+    DomainError::Storage(format!("corrupt row: {e}"))
+}
+
+fn vault_from_row(row: &AnyRow) -> DomainResult<StoredVault> {
+    let name: String = row.try_get(0).map_err(storage)?;
+    let kind: String = row.try_get(1).map_err(storage)?;
+    let sku: String = row.try_get(2).map_err(storage)?;
+    let days: i64 = row.try_get(3).map_err(storage)?;
+    Ok(StoredVault {
+        vault: Vault {
+            name: name.parse().map_err(corrupt)?,
+            kind: kind.parse().map_err(corrupt)?,
+            sku: sku.parse().map_err(corrupt)?,
+            retention: RetentionDays::new(u32::try_from(days).unwrap_or(0)).map_err(corrupt)?,
+            purge_protection: row.try_get::<i64, _>(4).map_err(storage)? != 0,
+            created: row.try_get(5).map_err(storage)?,
+        },
+        sealed_kek: row.try_get(6).map_err(storage)?,
+    })
+}
+
+fn identity_from_row(row: &AnyRow) -> DomainResult<Identity> {
+    let name: String = row.try_get(1).map_err(storage)?;
+    Ok(Identity {
+        object_id: row.try_get(0).map_err(storage)?,
+        name: name.parse().map_err(corrupt)?,
+        client_id: row.try_get(2).map_err(storage)?,
+        secret_hash: row.try_get(3).map_err(storage)?,
+        admin: row.try_get::<i64, _>(4).map_err(storage)? != 0,
+        created: row.try_get(5).map_err(storage)?,
+    })
+}
+
+const VAULT_COLUMNS: &str = "name, kind, sku, retention_days, purge_protection, created, sealed_kek";
+const IDENTITY_COLUMNS: &str = "object_id, name, client_id, secret_hash, admin, created";
+
+impl SqlStore {
+    async fn identity_where(&self, column: &str, value: &str) -> DomainResult<Option<Identity>> {
+        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE {column} = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(value).fetch_optional(&self.pool).await.map_err(storage)?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn insert_vault(&self, stored: &StoredVault) -> DomainResult<()> {
+        let v = &stored.vault;
+        let sql = format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(v.name.as_str())
+            .bind(v.kind.as_str())
+            .bind(v.sku.as_str())
+            .bind(i64::from(v.retention.days()))
+            .bind(i64::from(v.purge_protection))
+            .bind(v.created)
+            .bind(stored.sealed_kek.as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    DomainError::VaultAlreadyExists { name: v.name.to_string() }
+                } else {
+                    storage(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn vault(&self, name: &VaultName) -> DomainResult<Option<StoredVault>> {
+        let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults WHERE name = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(name.as_str()).fetch_optional(&self.pool).await.map_err(storage)?;
+        row.as_ref().map(vault_from_row).transpose()
+    }
+
+    async fn vaults(&self) -> DomainResult<Vec<Vault>> {
+        let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults ORDER BY name");
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(storage)?;
+        rows.iter().map(|r| vault_from_row(r).map(|s| s.vault)).collect()
+    }
+
+    async fn delete_vault(&self, name: &VaultName) -> DomainResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        let done = sqlx::query("DELETE FROM vaults WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        for table in ["key_versions", "keys"] {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE vault = $1")))
+                .bind(name.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_version(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+        self.insert_version_impl(record).await
+    }
+
+    async fn version(&self, vault: &VaultName, name: &KeyName, version: Option<&KeyVersion>) -> DomainResult<Option<KeyVersionRecord>> {
+        self.version_impl(vault, name, version).await
+    }
+
+    async fn update_version(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+        self.update_version_impl(record).await
+    }
+
+    async fn list_keys(&self, vault: &VaultName, after: Option<&KeyName>, limit: usize) -> DomainResult<Vec<KeyVersionRecord>> {
+        self.list_keys_impl(vault, after, limit).await
+    }
+
+    async fn list_versions(&self, vault: &VaultName, name: &KeyName, skip: usize, limit: usize) -> DomainResult<Vec<KeyVersionRecord>> {
+        self.list_versions_impl(vault, name, skip, limit).await
+    }
+
+    async fn key_for_backup(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<(Vec<KeyVersionRecord>, Option<RotationPolicy>)>> {
+        self.key_for_backup_impl(vault, name).await
+    }
+
+    async fn restore_key(&self, versions: &[KeyVersionRecord], policy: Option<&RotationPolicy>) -> DomainResult<()> {
+        self.restore_key_impl(versions, policy).await
+    }
+
+    async fn delete_key(&self, vault: &VaultName, name: &KeyName, deletion: Deletion) -> DomainResult<bool> {
+        self.delete_key_impl(vault, name, deletion).await
+    }
+
+    async fn deleted_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<DeletedKey>> {
+        Ok(self.deleted_keys_impl(vault, Some(name), None, 1).await?.pop())
+    }
+
+    async fn list_deleted(&self, vault: &VaultName, after: Option<&KeyName>, limit: usize) -> DomainResult<Vec<DeletedKey>> {
+        self.deleted_keys_impl(vault, None, after, limit).await
+    }
+
+    async fn recover_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+        self.recover_key_impl(vault, name).await
+    }
+
+    async fn purge_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+        self.purge_key_impl(vault, name).await
+    }
+
+    async fn due_purges(&self, now: i64) -> DomainResult<Vec<(VaultName, KeyName)>> {
+        self.due_purges_impl(now).await
+    }
+
+    async fn rotation_policy(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<RotationPolicy>> {
+        self.rotation_policy_impl(vault, name).await
+    }
+
+    async fn set_rotation_policy(&self, vault: &VaultName, name: &KeyName, policy: &RotationPolicy) -> DomainResult<()> {
+        self.set_rotation_policy_impl(vault, name, policy).await
+    }
+
+    async fn rotation_policies(&self) -> DomainResult<Vec<PolicyEntry>> {
+        self.rotation_policies_impl().await
+    }
+
+    async fn insert_identity(&self, identity: &Identity) -> DomainResult<()> {
+        let sql = format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(identity.object_id.as_str())
+            .bind(identity.name.as_str())
+            .bind(identity.client_id.as_str())
+            .bind(identity.secret_hash.as_str())
+            .bind(i64::from(identity.admin))
+            .bind(identity.created)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    DomainError::bad(format!("An identity named '{}' already exists.", identity.name))
+                } else {
+                    storage(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn identity_by_secret_hash(&self, secret_hash: &str) -> DomainResult<Option<Identity>> {
+        self.identity_where("secret_hash", secret_hash).await
+    }
+
+    async fn identity_by_client_id(&self, client_id: &str) -> DomainResult<Option<Identity>> {
+        self.identity_where("client_id", client_id).await
+    }
+
+    async fn identities(&self) -> DomainResult<Vec<Identity>> {
+        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY name");
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(storage)?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<bool> {
+        let done = sqlx::query("DELETE FROM identities WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| r.try_get(0).map_err(storage)).transpose()
+    }
+
+    async fn put_server_secret_if_absent(&self, name: &str, value: &[u8]) -> DomainResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        self.server_secret(name)
+            .await?
+            .ok_or_else(|| DomainError::Storage(format!("server secret {name} vanished")))
+    }
+}
