@@ -77,16 +77,28 @@ pub struct KeyAttributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<i64>,
     /// Soft-delete retention in days.
-    #[serde(default, rename = "recoverableDays", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "recoverableDays",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recoverable_days: Option<u16>,
     /// Recovery level.
-    #[serde(default, rename = "recoveryLevel", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "recoveryLevel",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recovery_level: Option<String>,
     /// Exportable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exportable: Option<bool>,
     /// HSM platform.
-    #[serde(default, rename = "hsmPlatform", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "hsmPlatform",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hsm_platform: Option<String>,
 }
 
@@ -94,7 +106,11 @@ pub struct KeyAttributes {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KeyReleasePolicy {
     /// Content type of `data`.
-    #[serde(default, rename = "contentType", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "contentType",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub content_type: Option<String>,
     /// Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -361,7 +377,11 @@ pub struct KeyRotationPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Actions.
-    #[serde(rename = "lifetimeActions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lifetimeActions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lifetime_actions: Option<Vec<LifetimeAction>>,
     /// Attributes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -383,10 +403,18 @@ pub struct LifetimeAction {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LifetimeTrigger {
     /// ISO-8601 duration after creation.
-    #[serde(rename = "timeAfterCreate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "timeAfterCreate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_after_create: Option<String>,
     /// ISO-8601 duration before expiry.
-    #[serde(rename = "timeBeforeExpiry", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "timeBeforeExpiry",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub time_before_expiry: Option<String>,
 }
 
@@ -402,7 +430,11 @@ pub struct LifetimeActionType {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RotationPolicyAttributes {
     /// ISO-8601 expiry for new versions.
-    #[serde(rename = "expiryTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expiryTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expiry_time: Option<String>,
     /// Created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,7 +452,10 @@ mod tests {
     fn deleted_bundle_flattens_with_exact_names() {
         let bundle = DeletedKeyBundle {
             bundle: KeyBundle {
-                key: JsonWebKey { kid: Some("k".into()), ..JsonWebKey::default() },
+                key: JsonWebKey {
+                    kid: Some("k".into()),
+                    ..JsonWebKey::default()
+                },
                 ..KeyBundle::default()
             },
             recovery_id: "r".into(),

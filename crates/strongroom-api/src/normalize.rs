@@ -6,11 +6,53 @@ use serde_json::Value;
 
 /// Every member name of the request models, in canonical spelling.
 const CANONICAL: &[&str] = &[
-    "kty", "key_size", "public_exponent", "key_ops", "attributes", "tags", "crv", "release_policy",
-    "key", "Hsm", "enabled", "nbf", "exp", "exportable", "alg", "value", "iv", "aad", "tag", "digest",
-    "target", "nonce", "enc", "count", "lifetimeActions", "trigger", "action", "type",
-    "timeAfterCreate", "timeBeforeExpiry", "expiryTime", "contentType", "data", "immutable", "kid",
-    "n", "e", "d", "dp", "dq", "qi", "p", "q", "k", "x", "y", "key_hsm",
+    "kty",
+    "key_size",
+    "public_exponent",
+    "key_ops",
+    "attributes",
+    "tags",
+    "crv",
+    "release_policy",
+    "key",
+    "Hsm",
+    "enabled",
+    "nbf",
+    "exp",
+    "exportable",
+    "alg",
+    "value",
+    "iv",
+    "aad",
+    "tag",
+    "digest",
+    "target",
+    "nonce",
+    "enc",
+    "count",
+    "lifetimeActions",
+    "trigger",
+    "action",
+    "type",
+    "timeAfterCreate",
+    "timeBeforeExpiry",
+    "expiryTime",
+    "contentType",
+    "data",
+    "immutable",
+    "kid",
+    "n",
+    "e",
+    "d",
+    "dp",
+    "dq",
+    "qi",
+    "p",
+    "q",
+    "k",
+    "x",
+    "y",
+    "key_hsm",
 ];
 
 /// Rewrites object keys of `value` to their canonical spelling, recursively.
@@ -43,9 +85,15 @@ mod tests {
     fn rewrites_members_but_not_tags() {
         let mut v = json!({"hsm": true, "KEY": {"KTY": "RSA"}, "Tags": {"Owner": "x"}, "Other": 1});
         canonicalize(&mut v);
-        assert_eq!(v, json!({"Hsm": true, "key": {"kty": "RSA"}, "tags": {"Owner": "x"}, "Other": 1}));
+        assert_eq!(
+            v,
+            json!({"Hsm": true, "key": {"kty": "RSA"}, "tags": {"Owner": "x"}, "Other": 1})
+        );
         let mut list = json!({"lifetimeactions": [{"Trigger": {"TIMEAFTERCREATE": "P1D"}}]});
         canonicalize(&mut list);
-        assert_eq!(list["lifetimeActions"][0]["trigger"]["timeAfterCreate"], "P1D");
+        assert_eq!(
+            list["lifetimeActions"][0]["trigger"]["timeAfterCreate"],
+            "P1D"
+        );
     }
 }

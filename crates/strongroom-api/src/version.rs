@@ -32,7 +32,14 @@ pub fn is_supported(v: &str) -> bool {
 mod tests {
     #[test]
     fn accepts_what_the_sdks_send() {
-        for v in ["7.0", "7.4", "7.6", "7.6-preview.2", "2025-07-01", "2026-03-01-preview"] {
+        for v in [
+            "7.0",
+            "7.4",
+            "7.6",
+            "7.6-preview.2",
+            "2025-07-01",
+            "2026-03-01-preview",
+        ] {
             assert!(super::is_supported(v), "{v}");
         }
         assert!(!super::is_supported("2016-10-01"));

@@ -3,6 +3,18 @@
 
 use thiserror::Error;
 
+impl Refusal {
+    /// The inner error code Key Vault reports.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Disabled => "KeyDisabled",
+            Self::Expired => "KeyExpired",
+            Self::NotYetValid => "KeyNotYetValid",
+            Self::OperationNotPermitted => "KeyOperationForbidden",
+        }
+    }
+}
+
 /// Why an operation on a key version was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

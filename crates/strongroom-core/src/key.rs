@@ -295,7 +295,10 @@ impl EncryptionAlgorithm {
 
     /// Whether this is one of the key-wrap-only algorithms.
     pub fn is_key_wrap(self) -> bool {
-        matches!(self, Self::AesKw(_) | Self::CkmAesKeyWrap | Self::CkmAesKeyWrapPad)
+        matches!(
+            self,
+            Self::AesKw(_) | Self::CkmAesKeyWrap | Self::CkmAesKeyWrapPad
+        )
     }
 
     /// The wire spelling.
@@ -327,14 +330,12 @@ impl FromStr for EncryptionAlgorithm {
             "CKM_AES_KEY_WRAP_PAD" => Some(Self::CkmAesKeyWrapPad),
             _ => None,
         };
-        fixed
-            .or_else(|| parse_aes_alg(&upper))
-            .ok_or_else(|| {
-                DomainError::bad(format!(
-                    "The algorithm '{}' is not a valid encryption or key wrap algorithm.",
-                    s.chars().take(32).collect::<String>()
-                ))
-            })
+        fixed.or_else(|| parse_aes_alg(&upper)).ok_or_else(|| {
+            DomainError::bad(format!(
+                "The algorithm '{}' is not a valid encryption or key wrap algorithm.",
+                s.chars().take(32).collect::<String>()
+            ))
+        })
     }
 }
 
@@ -619,7 +620,10 @@ mod tests {
             "CKM_AES_KEY_WRAP",
             "CKM_AES_KEY_WRAP_PAD",
         ] {
-            assert_eq!(text.parse::<EncryptionAlgorithm>().unwrap().as_string(), text);
+            assert_eq!(
+                text.parse::<EncryptionAlgorithm>().unwrap().as_string(),
+                text
+            );
         }
         assert!("A512GCM".parse::<EncryptionAlgorithm>().is_err());
         assert!("A".parse::<EncryptionAlgorithm>().is_err());
@@ -630,7 +634,14 @@ mod tests {
         let es512: SignatureAlgorithm = "ES512".parse().unwrap();
         assert_eq!(es512.digest(), DigestAlg::Sha512);
         assert_eq!(es512.kind(), KeyKind::Ec);
-        assert_eq!("PS384".parse::<SignatureAlgorithm>().unwrap().digest().len(), 48);
+        assert_eq!(
+            "PS384"
+                .parse::<SignatureAlgorithm>()
+                .unwrap()
+                .digest()
+                .len(),
+            48
+        );
     }
 
     #[test]

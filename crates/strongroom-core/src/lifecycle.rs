@@ -34,19 +34,22 @@ impl VersionState {
     }
 }
 
-/// Refuses `op` unless the version is active and lists `op` in its `key_ops`.
+/// Refuses `op` unless the version lists it in `key_ops` and, for private-key operations
+/// (decrypt, sign, unwrapKey), is active. Public-key operations (encrypt, verify, wrapKey) stay
+/// available on disabled or expired keys, as on Key Vault.
 pub fn check_operation(
     attributes: &KeyAttributes,
     key_ops: &[KeyOp],
     op: KeyOp,
     now: UnixTime,
 ) -> Result<(), DomainError> {
+    let private = matches!(op, KeyOp::Decrypt | KeyOp::Sign | KeyOp::UnwrapKey);
     let refusal = match VersionState::of(attributes, now) {
-        VersionState::Disabled => Some(Refusal::Disabled),
-        VersionState::NotYetValid => Some(Refusal::NotYetValid),
-        VersionState::Expired => Some(Refusal::Expired),
-        VersionState::Active if !key_ops.contains(&op) => Some(Refusal::OperationNotPermitted),
-        VersionState::Active => None,
+        VersionState::Disabled if private => Some(Refusal::Disabled),
+        VersionState::NotYetValid if private => Some(Refusal::NotYetValid),
+        VersionState::Expired if private => Some(Refusal::Expired),
+        _ if !key_ops.contains(&op) => Some(Refusal::OperationNotPermitted),
+        _ => None,
     };
     match refusal {
         Some(refusal) => Err(DomainError::OperationRefused {
@@ -121,11 +124,26 @@ mod tests {
 
     #[test]
     fn states_in_priority_order() {
-        assert_eq!(VersionState::of(&attrs(true, None, None), 5), VersionState::Active);
-        assert_eq!(VersionState::of(&attrs(false, None, Some(1)), 5), VersionState::Disabled);
-        assert_eq!(VersionState::of(&attrs(true, Some(10), None), 5), VersionState::NotYetValid);
-        assert_eq!(VersionState::of(&attrs(true, None, Some(5)), 5), VersionState::Expired);
-        assert_eq!(VersionState::of(&attrs(true, Some(5), Some(6)), 5), VersionState::Active);
+        assert_eq!(
+            VersionState::of(&attrs(true, None, None), 5),
+            VersionState::Active
+        );
+        assert_eq!(
+            VersionState::of(&attrs(false, None, Some(1)), 5),
+            VersionState::Disabled
+        );
+        assert_eq!(
+            VersionState::of(&attrs(true, Some(10), None), 5),
+            VersionState::NotYetValid
+        );
+        assert_eq!(
+            VersionState::of(&attrs(true, None, Some(5)), 5),
+            VersionState::Expired
+        );
+        assert_eq!(
+            VersionState::of(&attrs(true, Some(5), Some(6)), 5),
+            VersionState::Active
+        );
     }
 
     #[test]
@@ -135,10 +153,16 @@ mod tests {
         let err = check_operation(&a, &[KeyOp::Verify], KeyOp::Sign, 0).unwrap_err();
         assert!(matches!(
             err,
-            DomainError::OperationRefused { refusal: Refusal::OperationNotPermitted, .. }
+            DomainError::OperationRefused {
+                refusal: Refusal::OperationNotPermitted,
+                ..
+            }
         ));
         let err = check_operation(&attrs(false, None, None), &[KeyOp::Sign], KeyOp::Sign, 0);
         assert!(err.unwrap_err().to_string().contains("disabled"));
+        let ops = [KeyOp::Verify, KeyOp::Encrypt];
+        assert!(check_operation(&attrs(false, None, Some(0)), &ops, KeyOp::Verify, 5).is_ok());
+        assert!(check_operation(&attrs(true, None, Some(0)), &ops, KeyOp::Decrypt, 5).is_err());
     }
 
     #[test]
@@ -153,7 +177,10 @@ mod tests {
         };
         let deletion = Deletion::starting(&vault, 100);
         assert_eq!(deletion.scheduled_purge_date, 100 + 7 * 86_400);
-        assert!(matches!(deletion.check_purge(&vault, 200), Err(DomainError::PurgeProtected)));
+        assert!(matches!(
+            deletion.check_purge(&vault, 200),
+            Err(DomainError::PurgeProtected)
+        ));
         assert!(deletion.check_purge(&vault, 100 + 7 * 86_400).is_ok());
     }
 

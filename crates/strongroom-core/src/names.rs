@@ -105,7 +105,9 @@ impl FromStr for VaultName {
         let valid = (3..=24).contains(&bytes.len())
             && bytes.first().is_some_and(u8::is_ascii_lowercase)
             && bytes.last().is_some_and(|b| b.is_ascii_alphanumeric())
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
             && !lower.contains("--");
         if valid {
             Ok(Self(lower))
@@ -123,7 +125,8 @@ impl FromStr for IdentityName {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let valid = (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if valid {
             Ok(Self(s.to_owned()))
         } else {
@@ -158,7 +161,10 @@ mod tests {
         let v: KeyVersion = "78DEEBED173B48E48F55ABF87ED4CF71".parse().unwrap();
         assert_eq!(v.as_str(), "78deebed173b48e48f55abf87ed4cf71");
         assert!("xyz".parse::<KeyVersion>().is_err());
-        assert_eq!(KeyVersion::from_random([0xab; 16]).as_str(), "ab".repeat(16));
+        assert_eq!(
+            KeyVersion::from_random([0xab; 16]).as_str(),
+            "ab".repeat(16)
+        );
     }
 
     #[test]

@@ -109,8 +109,11 @@ pub trait KeyStore: Send + Sync {
         deletion: Deletion,
     ) -> DomainResult<bool>;
     /// A deleted key.
-    async fn deleted_key(&self, vault: &VaultName, name: &KeyName)
-    -> DomainResult<Option<DeletedKey>>;
+    async fn deleted_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<Option<DeletedKey>>;
     /// Deleted keys ordered by name, after `after`.
     async fn list_deleted(
         &self,
@@ -245,8 +248,12 @@ pub trait LoadedKey: Send + Sync {
     /// Signs a digest.
     fn sign(&self, alg: SignatureAlgorithm, digest: &[u8]) -> DomainResult<Vec<u8>>;
     /// Verifies a signature over a digest.
-    fn verify(&self, alg: SignatureAlgorithm, digest: &[u8], signature: &[u8])
-    -> DomainResult<bool>;
+    fn verify(
+        &self,
+        alg: SignatureAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> DomainResult<bool>;
 }
 
 /// Key generation, import, parsing, sealing and randomness.
@@ -262,7 +269,8 @@ pub trait CryptoProvider: Send + Sync {
     /// AES-256-GCM seal with a random nonce; output is `nonce || ciphertext || tag`.
     fn seal(&self, key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> DomainResult<Vec<u8>>;
     /// Opens what `seal` produced.
-    fn unseal(&self, key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>>;
+    fn unseal(&self, key: &[u8; 32], aad: &[u8], sealed: &[u8])
+    -> DomainResult<Zeroizing<Vec<u8>>>;
 }
 
 /// Whether an operation costs more than a hop to the blocking pool (about 13 us on the

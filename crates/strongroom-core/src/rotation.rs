@@ -54,8 +54,16 @@ impl FromStr for IsoDuration {
             Some(_) => return Err(bad()),
             None => (body, None),
         };
-        let mut seconds = sum_units(date, &[('Y', 365 * DAY), ('M', 30 * DAY), ('W', 7 * DAY), ('D', DAY)])
-            .ok_or_else(bad)?;
+        let mut seconds = sum_units(
+            date,
+            &[
+                ('Y', 365 * DAY),
+                ('M', 30 * DAY),
+                ('W', 7 * DAY),
+                ('D', DAY),
+            ],
+        )
+        .ok_or_else(bad)?;
         if let Some(time) = time {
             seconds = seconds
                 .checked_add(sum_units(time, &[('H', 3_600), ('M', 60), ('S', 1)]).ok_or_else(bad)?)
@@ -190,20 +198,28 @@ impl RotationPolicy {
             ));
         }
         if notifies > 0 && !allow_notify {
-            return Err(DomainError::bad("Notify lifetime actions are not supported by Managed HSM."));
+            return Err(DomainError::bad(
+                "Notify lifetime actions are not supported by Managed HSM.",
+            ));
         }
         if let Some(expiry) = &self.expiry_time {
             if expiry.seconds() < 28 * DAY {
-                return Err(DomainError::bad("The expiryTime of a rotation policy must be at least 28 days (P28D)."));
+                return Err(DomainError::bad(
+                    "The expiryTime of a rotation policy must be at least 28 days (P28D).",
+                ));
             }
         }
-        self.lifetime_actions.iter().try_for_each(|a| self.validate_action(a))
+        self.lifetime_actions
+            .iter()
+            .try_for_each(|a| self.validate_action(a))
     }
 
     fn validate_action(&self, action: &LifetimeAction) -> Result<(), DomainError> {
         let (Trigger::AfterCreate(d) | Trigger::BeforeExpiry(d)) = &action.trigger;
         if action.action == ActionType::Rotate && d.seconds() < 7 * DAY {
-            return Err(DomainError::bad("A rotation trigger must be at least 7 days (P7D)."));
+            return Err(DomainError::bad(
+                "A rotation trigger must be at least 7 days (P7D).",
+            ));
         }
         if let (Trigger::BeforeExpiry(_), None) = (&action.trigger, &self.expiry_time) {
             if action.action == ActionType::Rotate {
@@ -216,14 +232,19 @@ impl RotationPolicy {
             (Some(expiry), Trigger::AfterCreate(d) | Trigger::BeforeExpiry(d))
                 if action.action == ActionType::Rotate && d.seconds() >= expiry.seconds() =>
             {
-                Err(DomainError::bad("A rotation trigger must fall before the policy's expiryTime."))
+                Err(DomainError::bad(
+                    "A rotation trigger must fall before the policy's expiryTime.",
+                ))
             }
             _ => Ok(()),
         }
     }
 
     fn count(&self, kind: ActionType) -> usize {
-        self.lifetime_actions.iter().filter(|a| a.action == kind).count()
+        self.lifetime_actions
+            .iter()
+            .filter(|a| a.action == kind)
+            .count()
     }
 
     /// When the latest version (created at `created`, expiring at `exp`) is due for automatic
@@ -311,21 +332,35 @@ mod tests {
         );
         assert!(two_rotates.validate(true).is_err());
         assert!(policy(vec![], Some("P27D")).validate(true).is_err());
-        let too_soon = policy(vec![(Trigger::AfterCreate(d("P6D")), ActionType::Rotate)], None);
+        let too_soon = policy(
+            vec![(Trigger::AfterCreate(d("P6D")), ActionType::Rotate)],
+            None,
+        );
         assert!(too_soon.validate(true).is_err());
-        let past_expiry =
-            policy(vec![(Trigger::AfterCreate(d("P90D")), ActionType::Rotate)], Some("P60D"));
+        let past_expiry = policy(
+            vec![(Trigger::AfterCreate(d("P90D")), ActionType::Rotate)],
+            Some("P60D"),
+        );
         assert!(past_expiry.validate(true).is_err());
     }
 
     #[test]
     fn due_times() {
-        let after = policy(vec![(Trigger::AfterCreate(d("P30D")), ActionType::Rotate)], Some("P90D"));
+        let after = policy(
+            vec![(Trigger::AfterCreate(d("P30D")), ActionType::Rotate)],
+            Some("P90D"),
+        );
         assert_eq!(after.rotation_due_at(100, None), Some(100 + 30 * DAY));
         assert_eq!(after.expiry_for(100), Some(100 + 90 * DAY));
-        let before = policy(vec![(Trigger::BeforeExpiry(d("P10D")), ActionType::Rotate)], Some("P90D"));
+        let before = policy(
+            vec![(Trigger::BeforeExpiry(d("P10D")), ActionType::Rotate)],
+            Some("P90D"),
+        );
         assert_eq!(before.rotation_due_at(0, None), None);
         assert_eq!(before.rotation_due_at(0, Some(90 * DAY)), Some(80 * DAY));
-        assert_eq!(RotationPolicy::default_for(false).rotation_due_at(0, Some(1)), None);
+        assert_eq!(
+            RotationPolicy::default_for(false).rotation_due_at(0, Some(1)),
+            None
+        );
     }
 }

@@ -140,7 +140,11 @@ impl Vault {
         match self.kind {
             VaultKind::ManagedHsm if !key_type.hsm => Err(DomainError::bad(format!(
                 "Key type {key_type} is not supported by Managed HSM. Use {}-HSM.",
-                if key_type.kind == KeyKind::Oct { "oct" } else { key_type.as_str() }
+                if key_type.kind == KeyKind::Oct {
+                    "oct"
+                } else {
+                    key_type.as_str()
+                }
             ))),
             VaultKind::Vault if key_type.kind == KeyKind::Oct => Err(DomainError::bad(
                 "Key type oct and oct-HSM are only supported by Managed HSM.",
@@ -182,7 +186,10 @@ mod tests {
             vault(VaultKind::Vault, Sku::Premium, 90, false).recovery_level(),
             "Recoverable+Purgeable"
         );
-        assert_eq!(vault(VaultKind::Vault, Sku::Premium, 90, true).recovery_level(), "Recoverable");
+        assert_eq!(
+            vault(VaultKind::Vault, Sku::Premium, 90, true).recovery_level(),
+            "Recoverable"
+        );
         assert_eq!(
             vault(VaultKind::ManagedHsm, Sku::Premium, 7, false).recovery_level(),
             "CustomizedRecoverable+Purgeable"

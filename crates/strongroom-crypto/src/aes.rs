@@ -4,8 +4,8 @@
 use aes_kw::KeyInit;
 use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{
-    self, DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockDecryptingKey,
-    PaddedBlockEncryptingKey, UnboundCipherKey,
+    self, DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext,
+    PaddedBlockDecryptingKey, PaddedBlockEncryptingKey, UnboundCipherKey,
 };
 use aws_lc_rs::iv::FixedLength;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -22,7 +22,9 @@ const CBC_IV: usize = 16;
 /// Imports raw AES key bytes.
 pub fn import(k: &[u8]) -> DomainResult<KeyMaterial> {
     if AesBits::from_len(k.len()).is_none() {
-        return Err(DomainError::bad("An AES key must be 128, 192 or 256 bits (member k)."));
+        return Err(DomainError::bad(
+            "An AES key must be 128, 192 or 256 bits (member k).",
+        ));
     }
     Ok(KeyMaterial {
         public: PublicKeyParts::Oct { len: k.len() },
@@ -41,7 +43,10 @@ impl AesKey {
     pub fn load(raw: &[u8]) -> DomainResult<Self> {
         let bits = AesBits::from_len(raw.len())
             .ok_or_else(|| DomainError::Internal("stored AES key has a bad length".into()))?;
-        Ok(Self { bits, key: Zeroizing::new(raw.to_vec()) })
+        Ok(Self {
+            bits,
+            key: Zeroizing::new(raw.to_vec()),
+        })
     }
 
     fn check_size(&self, alg: EncryptionAlgorithm) -> DomainResult<()> {
@@ -82,22 +87,32 @@ impl AesKey {
     pub fn wrap(&self, input: &CipherInput) -> DomainResult<CipherOutput> {
         self.check_size(input.alg)?;
         let value = match input.alg {
-            EncryptionAlgorithm::AesKw(_) | EncryptionAlgorithm::CkmAesKeyWrap => kw(&self.key, &input.value, Mode::Wrap)?,
+            EncryptionAlgorithm::AesKw(_) | EncryptionAlgorithm::CkmAesKeyWrap => {
+                kw(&self.key, &input.value, Mode::Wrap)?
+            }
             EncryptionAlgorithm::CkmAesKeyWrapPad => kwp(&self.key, &input.value, Mode::Wrap)?,
             other => return Err(wrong_op(other, "wrapKey")),
         };
-        Ok(CipherOutput { value, ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value,
+            ..CipherOutput::default()
+        })
     }
 
     /// Unwraps with AES-KW or AES-KWP.
     pub fn unwrap(&self, input: &CipherInput) -> DomainResult<CipherOutput> {
         self.check_size(input.alg)?;
         let value = match input.alg {
-            EncryptionAlgorithm::AesKw(_) | EncryptionAlgorithm::CkmAesKeyWrap => kw(&self.key, &input.value, Mode::Unwrap)?,
+            EncryptionAlgorithm::AesKw(_) | EncryptionAlgorithm::CkmAesKeyWrap => {
+                kw(&self.key, &input.value, Mode::Unwrap)?
+            }
             EncryptionAlgorithm::CkmAesKeyWrapPad => kwp(&self.key, &input.value, Mode::Unwrap)?,
             other => return Err(wrong_op(other, "unwrapKey")),
         };
-        Ok(CipherOutput { value, ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value,
+            ..CipherOutput::default()
+        })
     }
 
     fn gcm_key(&self) -> DomainResult<LessSafeKey> {
@@ -134,10 +149,14 @@ impl AesKey {
 
     fn gcm_open(&self, input: &CipherInput) -> DomainResult<CipherOutput> {
         let (Some(iv), Some(tag)) = (&input.iv, &input.tag) else {
-            return Err(DomainError::bad("AES-GCM decryption needs the iv and the authentication tag."));
+            return Err(DomainError::bad(
+                "AES-GCM decryption needs the iv and the authentication tag.",
+            ));
         };
         if tag.len() != GCM_TAG {
-            return Err(DomainError::bad("The AES-GCM authentication tag must be 16 bytes."));
+            return Err(DomainError::bad(
+                "The AES-GCM authentication tag must be 16 bytes.",
+            ));
         }
         let nonce = Nonce::try_assume_unique_for_key(iv)
             .map_err(|_| DomainError::bad("The AES-GCM iv must be 12 bytes."))?;
@@ -147,10 +166,17 @@ impl AesKey {
         let len = self
             .gcm_key()?
             .open_in_place(nonce, Aad::from(&aad), &mut buf)
-            .map_err(|_| DomainError::CryptoFailed("Decryption failed: the authentication tag does not match.".into()))?
+            .map_err(|_| {
+                DomainError::CryptoFailed(
+                    "Decryption failed: the authentication tag does not match.".into(),
+                )
+            })?
             .len();
         buf.truncate(len);
-        Ok(CipherOutput { value: buf, ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value: buf,
+            ..CipherOutput::default()
+        })
     }
 
     fn cbc_key(&self) -> DomainResult<UnboundCipherKey> {
@@ -159,7 +185,8 @@ impl AesKey {
             AesBits::B192 => &cipher::AES_192,
             AesBits::B256 => &cipher::AES_256,
         };
-        UnboundCipherKey::new(alg, &self.key).map_err(|_| DomainError::Internal("AES key setup failed".into()))
+        UnboundCipherKey::new(alg, &self.key)
+            .map_err(|_| DomainError::Internal("AES key setup failed".into()))
     }
 
     fn cbc_iv(iv: Option<&Vec<u8>>) -> DomainResult<[u8; CBC_IV]> {
@@ -188,14 +215,20 @@ impl AesKey {
                 .map_err(failed)?;
         } else {
             if buf.is_empty() || buf.len() % 16 != 0 {
-                return Err(DomainError::bad("AES-CBC without padding needs a plaintext that is a non-empty multiple of 16 bytes; use A*CBCPAD."));
+                return Err(DomainError::bad(
+                    "AES-CBC without padding needs a plaintext that is a non-empty multiple of 16 bytes; use A*CBCPAD.",
+                ));
             }
             EncryptingKey::cbc(self.cbc_key()?)
                 .map_err(failed)?
                 .less_safe_encrypt(&mut buf, context)
                 .map_err(failed)?;
         }
-        Ok(CipherOutput { value: buf, iv: Some(iv.to_vec()), ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value: buf,
+            iv: Some(iv.to_vec()),
+            ..CipherOutput::default()
+        })
     }
 
     fn cbc_decrypt(&self, input: &CipherInput, padded: bool) -> DomainResult<CipherOutput> {
@@ -206,10 +239,16 @@ impl AesKey {
         let context = DecryptionContext::Iv128(FixedLength::from(iv));
         let mut buf = input.value.clone();
         if buf.is_empty() || buf.len() % 16 != 0 {
-            return Err(DomainError::bad("AES-CBC ciphertext must be a non-empty multiple of 16 bytes."));
+            return Err(DomainError::bad(
+                "AES-CBC ciphertext must be a non-empty multiple of 16 bytes.",
+            ));
         }
         let setup = |_| DomainError::Internal("AES key setup failed".into());
-        let failed = |_| DomainError::CryptoFailed("Decryption failed: the ciphertext or padding is not valid.".into());
+        let failed = |_| {
+            DomainError::CryptoFailed(
+                "Decryption failed: the ciphertext or padding is not valid.".into(),
+            )
+        };
         let len = if padded {
             PaddedBlockDecryptingKey::cbc_pkcs7(self.cbc_key()?)
                 .map_err(setup)?
@@ -224,7 +263,10 @@ impl AesKey {
                 .len()
         };
         buf.truncate(len);
-        Ok(CipherOutput { value: buf, ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value: buf,
+            ..CipherOutput::default()
+        })
     }
 }
 
@@ -297,7 +339,10 @@ fn unwrap_failed() -> DomainError {
 }
 
 fn wrong_op(alg: EncryptionAlgorithm, op: &str) -> DomainError {
-    DomainError::bad(format!("The algorithm {} cannot be used for {op} with an AES key.", alg.as_string()))
+    DomainError::bad(format!(
+        "The algorithm {} cannot be used for {op} with an AES key.",
+        alg.as_string()
+    ))
 }
 
 fn random(len: usize) -> DomainResult<Vec<u8>> {

@@ -42,9 +42,15 @@ pub fn generate(curve: Curve) -> DomainResult<KeyMaterial> {
 pub fn import(curve: Curve, m: &JwkPrivate) -> DomainResult<KeyMaterial> {
     let len = curve.field_len();
     if m.d.is_empty() || m.x.is_empty() || m.y.is_empty() {
-        return Err(DomainError::bad("An EC key import needs the members crv, d, x and y."));
+        return Err(DomainError::bad(
+            "An EC key import needs the members crv, d, x and y.",
+        ));
     }
-    let (Some(d), Some(x), Some(y)) = (left_pad(&m.d, len), left_pad(&m.x, len), left_pad(&m.y, len)) else {
+    let (Some(d), Some(x), Some(y)) = (
+        left_pad(&m.d, len),
+        left_pad(&m.x, len),
+        left_pad(&m.y, len),
+    ) else {
         return Err(DomainError::bad(format!(
             "The members d, x and y of a {} key must be at most {len} bytes.",
             curve.as_str()

@@ -44,7 +44,9 @@ impl TokenSigner {
 
     /// Loads a stored signing key.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, JwsError> {
-        KeyPair::from_pkcs8(der).map(Self::from_pair).map_err(|_| JwsError::Key)
+        KeyPair::from_pkcs8(der)
+            .map(Self::from_pair)
+            .map_err(|_| JwsError::Key)
     }
 
     fn from_pair(pair: KeyPair) -> Self {
@@ -75,7 +77,12 @@ impl TokenSigner {
         );
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
-            .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut sig,
+            )
             .map_err(|_| JwsError::Key)?;
         Ok(format!("{signing_input}.{}", b64::encode(sig)))
     }
@@ -83,21 +90,29 @@ impl TokenSigner {
     /// Verifies a compact JWS signed by this key and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Value, JwsError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(JwsError::Malformed);
         };
         let header: Value = decode_json(h)?;
         if header.get("alg").and_then(Value::as_str) != Some("RS256")
-            || header.get("kid").and_then(Value::as_str).is_some_and(|k| k != self.kid)
+            || header
+                .get("kid")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k != self.kid)
         {
             return Err(JwsError::WrongKey);
         }
         let sig = b64::decode(s).map_err(|_| JwsError::Malformed)?;
         let message_len = h.len() + 1 + p.len();
         let message = token.get(..message_len).ok_or(JwsError::Malformed)?;
-        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, self.pair.public_key().as_ref())
-            .verify(message.as_bytes(), &sig)
-            .map_err(|_| JwsError::BadSignature)?;
+        UnparsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            self.pair.public_key().as_ref(),
+        )
+        .verify(message.as_bytes(), &sig)
+        .map_err(|_| JwsError::BadSignature)?;
         decode_json(p)
     }
 }

@@ -68,7 +68,12 @@ impl CryptoProvider for SoftwareCrypto {
         seal::seal(key, aad, plaintext)
     }
 
-    fn unseal(&self, key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>> {
+    fn unseal(
+        &self,
+        key: &[u8; 32],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> DomainResult<Zeroizing<Vec<u8>>> {
         seal::unseal(key, aad, sealed)
     }
 }
@@ -127,7 +132,12 @@ impl LoadedKey for SoftwareKey {
         }
     }
 
-    fn verify(&self, alg: SignatureAlgorithm, digest: &[u8], signature: &[u8]) -> DomainResult<bool> {
+    fn verify(
+        &self,
+        alg: SignatureAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> DomainResult<bool> {
         match self {
             Self::Rsa(k) => k.verify(alg, digest, signature),
             Self::Ec(k) => k.verify(alg, digest, signature),
@@ -151,7 +161,10 @@ fn digest_alg(d: strongroom_core::key::DigestAlg) -> &'static aws_lc_rs::digest:
 }
 
 /// Imports a caller-supplied digest, checking its length against the algorithm.
-fn import_digest(alg: SignatureAlgorithm, digest: &[u8]) -> DomainResult<aws_lc_rs::digest::Digest> {
+fn import_digest(
+    alg: SignatureAlgorithm,
+    digest: &[u8],
+) -> DomainResult<aws_lc_rs::digest::Digest> {
     let expected = alg.digest().len();
     aws_lc_rs::digest::Digest::import_less_safe(digest, digest_alg(alg.digest())).map_err(|_| {
         DomainError::bad(format!(
@@ -169,3 +182,24 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests;
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref());
+    out
+}
+
+/// Derives a 32-byte subkey of `root` for one purpose (HMAC-SHA-256 of the label).
+pub fn derive_key(root: &[u8; 32], label: &str) -> Zeroizing<[u8; 32]> {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, root);
+    let tag = aws_lc_rs::hmac::sign(&key, label.as_bytes());
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+/// Compares two byte strings in constant time.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}

@@ -28,7 +28,8 @@ pub fn generate(bits: u32) -> DomainResult<KeyMaterial> {
             )));
         }
     };
-    let pair = KeyPair::generate(size).map_err(|_| DomainError::Internal("RSA keygen failed".into()))?;
+    let pair =
+        KeyPair::generate(size).map_err(|_| DomainError::Internal("RSA keygen failed".into()))?;
     material(&pair)
 }
 
@@ -93,29 +94,43 @@ impl RsaKey {
         let pair = KeyPair::from_pkcs8(pkcs8).map_err(bad)?;
         let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(bad)?;
         let public = decrypting.public_key();
-        Ok(Self { pair, decrypting, public })
+        Ok(Self {
+            pair,
+            decrypting,
+            public,
+        })
     }
 
     /// Encrypts with the public key.
     pub fn encrypt(&self, input: &CipherInput) -> DomainResult<CipherOutput> {
         let value = match input.alg {
             EncryptionAlgorithm::RsaOaep => self.oaep_encrypt(&OAEP_SHA1_MGF1SHA1, &input.value)?,
-            EncryptionAlgorithm::RsaOaep256 => self.oaep_encrypt(&OAEP_SHA256_MGF1SHA256, &input.value)?,
+            EncryptionAlgorithm::RsaOaep256 => {
+                self.oaep_encrypt(&OAEP_SHA256_MGF1SHA256, &input.value)?
+            }
             EncryptionAlgorithm::Rsa15 => self.pkcs1_encrypt(&input.value)?,
             other => return Err(wrong_alg(other)),
         };
-        Ok(CipherOutput { value, ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value,
+            ..CipherOutput::default()
+        })
     }
 
     /// Decrypts with the private key. Every padding failure gets the same error.
     pub fn decrypt(&self, input: &CipherInput) -> DomainResult<CipherOutput> {
         let value = match input.alg {
             EncryptionAlgorithm::RsaOaep => self.oaep_decrypt(&OAEP_SHA1_MGF1SHA1, &input.value)?,
-            EncryptionAlgorithm::RsaOaep256 => self.oaep_decrypt(&OAEP_SHA256_MGF1SHA256, &input.value)?,
+            EncryptionAlgorithm::RsaOaep256 => {
+                self.oaep_decrypt(&OAEP_SHA256_MGF1SHA256, &input.value)?
+            }
             EncryptionAlgorithm::Rsa15 => self.pkcs1_decrypt(&input.value)?,
             other => return Err(wrong_alg(other)),
         };
-        Ok(CipherOutput { value, ..CipherOutput::default() })
+        Ok(CipherOutput {
+            value,
+            ..CipherOutput::default()
+        })
     }
 
     fn oaep_encrypt(&self, alg: &'static OaepAlgorithm, plaintext: &[u8]) -> DomainResult<Vec<u8>> {
@@ -124,7 +139,10 @@ impl RsaKey {
             return Err(too_long(key.max_plaintext_size(alg)));
         }
         let mut out = vec![0u8; key.ciphertext_size()];
-        let len = key.encrypt(alg, plaintext, &mut out, None).map_err(internal)?.len();
+        let len = key
+            .encrypt(alg, plaintext, &mut out, None)
+            .map_err(internal)?
+            .len();
         out.truncate(len);
         Ok(out)
     }
@@ -140,7 +158,11 @@ impl RsaKey {
         Ok(out)
     }
 
-    fn oaep_decrypt(&self, alg: &'static OaepAlgorithm, ciphertext: &[u8]) -> DomainResult<Vec<u8>> {
+    fn oaep_decrypt(
+        &self,
+        alg: &'static OaepAlgorithm,
+        ciphertext: &[u8],
+    ) -> DomainResult<Vec<u8>> {
         let key = OaepPrivateDecryptingKey::new(self.decrypting.clone()).map_err(internal)?;
         let mut out = vec![0u8; key.min_output_size()];
         let len = key
@@ -207,15 +229,22 @@ fn verify_params(alg: SignatureAlgorithm) -> DomainResult<&'static RsaParameters
 }
 
 fn wrong_alg(alg: EncryptionAlgorithm) -> DomainError {
-    DomainError::bad(format!("The algorithm {} cannot be used with an RSA key.", alg.as_string()))
+    DomainError::bad(format!(
+        "The algorithm {} cannot be used with an RSA key.",
+        alg.as_string()
+    ))
 }
 
 fn too_long(max: usize) -> DomainError {
-    DomainError::bad(format!("The plaintext is too long for this key and algorithm: at most {max} bytes."))
+    DomainError::bad(format!(
+        "The plaintext is too long for this key and algorithm: at most {max} bytes."
+    ))
 }
 
 fn decryption_failed() -> DomainError {
-    DomainError::CryptoFailed("Decryption failed: the ciphertext is not valid for this key and algorithm.".into())
+    DomainError::CryptoFailed(
+        "Decryption failed: the ciphertext is not valid for this key and algorithm.".into(),
+    )
 }
 
 fn internal(_: aws_lc_rs::error::Unspecified) -> DomainError {

@@ -70,6 +70,9 @@ mod tests {
     #[test]
     fn nonces_differ() {
         let key = [1u8; 32];
-        assert_ne!(seal(&key, b"", b"x").unwrap(), seal(&key, b"", b"x").unwrap());
+        assert_ne!(
+            seal(&key, b"", b"x").unwrap(),
+            seal(&key, b"", b"x").unwrap()
+        );
     }
 }

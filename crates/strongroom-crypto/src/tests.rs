@@ -1,19 +1,29 @@
 //! Conformance tests for the software provider: every algorithm round-trips, and results
 //! verify with an independent code path (public-key verification, RFC vectors).
 
-use strongroom_core::key::{AesBits, Curve, EncryptionAlgorithm, KeyKind, KeySpec, PublicKeyParts, SignatureAlgorithm};
+use strongroom_core::key::{
+    AesBits, Curve, EncryptionAlgorithm, KeyKind, KeySpec, PublicKeyParts, SignatureAlgorithm,
+};
 use strongroom_core::ports::{CipherInput, CryptoProvider, ImportedJwk, JwkPrivate, LoadedKey};
 
 use super::SoftwareCrypto;
 
 fn load(spec: KeySpec) -> (PublicKeyParts, std::sync::Arc<dyn LoadedKey>) {
     let material = SoftwareCrypto.generate(spec).unwrap();
-    let key = SoftwareCrypto.load(&material.public, &material.private).unwrap();
+    let key = SoftwareCrypto
+        .load(&material.public, &material.private)
+        .unwrap();
     (material.public, key)
 }
 
 fn input(alg: &str, value: &[u8]) -> CipherInput {
-    CipherInput { alg: alg.parse().unwrap(), value: value.to_vec(), iv: None, aad: None, tag: None }
+    CipherInput {
+        alg: alg.parse().unwrap(),
+        value: value.to_vec(),
+        iv: None,
+        aad: None,
+        tag: None,
+    }
 }
 
 #[test]
@@ -23,7 +33,11 @@ fn rsa_encrypt_decrypt_every_padding() {
     for alg in ["RSA-OAEP", "RSA-OAEP-256", "RSA1_5"] {
         let ct = key.encrypt(&input(alg, b"hello")).unwrap().value;
         assert_eq!(ct.len(), 256);
-        assert_eq!(key.decrypt(&input(alg, &ct)).unwrap().value, b"hello", "{alg}");
+        assert_eq!(
+            key.decrypt(&input(alg, &ct)).unwrap().value,
+            b"hello",
+            "{alg}"
+        );
         let mut bad = ct.clone();
         bad[5] ^= 0xff;
         assert!(key.decrypt(&input(alg, &bad)).is_err(), "{alg}");
@@ -35,7 +49,14 @@ fn rsa_encrypt_decrypt_every_padding() {
 #[test]
 fn rsa_signatures_over_digests() {
     let (_, key) = load(KeySpec::Rsa { bits: 2048 });
-    for (alg, len) in [("RS256", 32), ("RS384", 48), ("RS512", 64), ("PS256", 32), ("PS384", 48), ("PS512", 64)] {
+    for (alg, len) in [
+        ("RS256", 32),
+        ("RS384", 48),
+        ("RS512", 64),
+        ("PS256", 32),
+        ("PS384", 48),
+        ("PS512", 64),
+    ] {
         let alg: SignatureAlgorithm = alg.parse().unwrap();
         let digest = vec![0x5a; len];
         let sig = key.sign(alg, &digest).unwrap();
@@ -55,7 +76,9 @@ fn ec_signatures_on_every_curve() {
         (Curve::P521, "ES512", 64),
     ] {
         let (public, key) = load(KeySpec::Ec { curve });
-        let PublicKeyParts::Ec { x, y, .. } = public else { panic!("not EC") };
+        let PublicKeyParts::Ec { x, y, .. } = public else {
+            panic!("not EC")
+        };
         assert_eq!((x.len(), y.len()), (curve.field_len(), curve.field_len()));
         let alg: SignatureAlgorithm = alg.parse().unwrap();
         let digest = vec![7u8; len];
@@ -84,13 +107,19 @@ fn aes_gcm_and_cbc_round_trip() {
         back.aad = Some(b"other".to_vec());
         assert!(key.decrypt(&back).is_err());
 
-        for (alg, data) in [(format!("A{n}CBCPAD"), b"short".to_vec()), (format!("A{n}CBC"), vec![3u8; 32])] {
+        for (alg, data) in [
+            (format!("A{n}CBCPAD"), b"short".to_vec()),
+            (format!("A{n}CBC"), vec![3u8; 32]),
+        ] {
             let out = key.encrypt(&input(&alg, &data)).unwrap();
             let mut back = input(&alg, &out.value);
             back.iv = out.iv;
             assert_eq!(key.decrypt(&back).unwrap().value, data, "{alg}");
         }
-        assert!(key.encrypt(&input(&format!("A{n}CBC"), b"not a block")).is_err());
+        assert!(
+            key.encrypt(&input(&format!("A{n}CBC"), b"not a block"))
+                .is_err()
+        );
     }
 }
 
@@ -98,27 +127,58 @@ fn aes_gcm_and_cbc_round_trip() {
 fn aes_key_wrap_rfc3394_vector() {
     // RFC 3394 section 4.1: 128-bit KEK wrapping 128 bits of key data.
     let kek = hex("000102030405060708090A0B0C0D0E0F");
-    let jwk = ImportedJwk { kind: KeyKind::Oct, curve: None, members: oct_members(kek) };
+    let jwk = ImportedJwk {
+        kind: KeyKind::Oct,
+        curve: None,
+        members: oct_members(kek),
+    };
     let material = SoftwareCrypto.import(&jwk).unwrap();
-    let key = SoftwareCrypto.load(&material.public, &material.private).unwrap();
+    let key = SoftwareCrypto
+        .load(&material.public, &material.private)
+        .unwrap();
     let data = hex("00112233445566778899AABBCCDDEEFF");
     let wrapped = key.wrap(&input("A128KW", &data)).unwrap().value;
-    assert_eq!(wrapped, hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5"));
-    assert_eq!(key.unwrap(&input("CKM_AES_KEY_WRAP", &wrapped)).unwrap().value, data);
-    assert!(key.wrap(&input("A256KW", &data)).is_err(), "key size must match");
+    assert_eq!(
+        wrapped,
+        hex("1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5")
+    );
+    assert_eq!(
+        key.unwrap(&input("CKM_AES_KEY_WRAP", &wrapped))
+            .unwrap()
+            .value,
+        data
+    );
+    assert!(
+        key.wrap(&input("A256KW", &data)).is_err(),
+        "key size must match"
+    );
 }
 
 #[test]
 fn aes_key_wrap_with_padding_rfc5649_vector() {
     // RFC 5649 section 6: 192-bit KEK wrapping 7 octets.
     let kek = hex("5840DF6E29B02AF1AB493B705BF16EA1AE8338F4DCC176A8");
-    let jwk = ImportedJwk { kind: KeyKind::Oct, curve: None, members: oct_members(kek) };
+    let jwk = ImportedJwk {
+        kind: KeyKind::Oct,
+        curve: None,
+        members: oct_members(kek),
+    };
     let material = SoftwareCrypto.import(&jwk).unwrap();
-    let key = SoftwareCrypto.load(&material.public, &material.private).unwrap();
+    let key = SoftwareCrypto
+        .load(&material.public, &material.private)
+        .unwrap();
     let data = hex("466F7250617369");
-    let wrapped = key.wrap(&input("CKM_AES_KEY_WRAP_PAD", &data)).unwrap().value;
+    let wrapped = key
+        .wrap(&input("CKM_AES_KEY_WRAP_PAD", &data))
+        .unwrap()
+        .value;
     assert_eq!(wrapped, hex("AFBEB0F07DFBF5419200F2CCB50BB24F"));
-    assert_eq!(key.unwrap(&input("CKM_AES_KEY_WRAP_PAD", &wrapped)).unwrap().value, data);
+    assert_eq!(
+        key.unwrap(&input("CKM_AES_KEY_WRAP_PAD", &wrapped))
+            .unwrap()
+            .value,
+        data
+    );
     let mut bad = wrapped.clone();
     bad[0] ^= 1;
     assert!(key.unwrap(&input("CKM_AES_KEY_WRAP_PAD", &bad)).is_err());
@@ -126,10 +186,18 @@ fn aes_key_wrap_with_padding_rfc5649_vector() {
 
 #[test]
 fn ec_import_rejects_inconsistent_points() {
-    let material = SoftwareCrypto.generate(KeySpec::Ec { curve: Curve::P256 }).unwrap();
-    let PublicKeyParts::Ec { x, y, .. } = material.public else { panic!() };
-    let other = SoftwareCrypto.generate(KeySpec::Ec { curve: Curve::P256 }).unwrap();
-    let PublicKeyParts::Ec { x: ox, y: oy, .. } = other.public else { panic!() };
+    let material = SoftwareCrypto
+        .generate(KeySpec::Ec { curve: Curve::P256 })
+        .unwrap();
+    let PublicKeyParts::Ec { x, y, .. } = material.public else {
+        panic!()
+    };
+    let other = SoftwareCrypto
+        .generate(KeySpec::Ec { curve: Curve::P256 })
+        .unwrap();
+    let PublicKeyParts::Ec { x: ox, y: oy, .. } = other.public else {
+        panic!()
+    };
     // A private scalar from one key and the point of another must be refused.
     let d = private_scalar_via_sign_check(&material.private);
     let jwk = |x: Vec<u8>, y: Vec<u8>| ImportedJwk {
@@ -150,14 +218,28 @@ fn private_scalar_via_sign_check(pkcs8: &[u8]) -> Vec<u8> {
 
 #[test]
 fn unknown_sizes_are_refused() {
-    assert!(SoftwareCrypto.generate(KeySpec::Rsa { bits: 1024 }).is_err());
-    let jwk = ImportedJwk { kind: KeyKind::Oct, curve: None, members: oct_members(vec![1; 10]) };
+    assert!(
+        SoftwareCrypto
+            .generate(KeySpec::Rsa { bits: 1024 })
+            .is_err()
+    );
+    let jwk = ImportedJwk {
+        kind: KeyKind::Oct,
+        curve: None,
+        members: oct_members(vec![1; 10]),
+    };
     assert!(SoftwareCrypto.import(&jwk).is_err());
-    assert!(matches!(EncryptionAlgorithm::AesKw(AesBits::B128).kind(), KeyKind::Oct));
+    assert!(matches!(
+        EncryptionAlgorithm::AesKw(AesBits::B128).kind(),
+        KeyKind::Oct
+    ));
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn oct_members(k: Vec<u8>) -> JwkPrivate {

@@ -1,9 +1,9 @@
 //! Keys, versions, soft delete and rotation policies.
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Any;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::Any;
+use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
 use strongroom_core::key::KeyVersionRecord;
@@ -43,7 +43,11 @@ fn bind_version<'q>(
 }
 
 fn live_version_query(versioned: bool) -> String {
-    let join = if versioned { "v.version = $3" } else { "v.seq = k.latest_seq" };
+    let join = if versioned {
+        "v.version = $3"
+    } else {
+        "v.seq = k.latest_seq"
+    };
     format!(
         "SELECT {VERSION_COLUMNS} FROM keys k JOIN key_versions v ON v.vault = k.vault AND v.name = k.name AND {join} WHERE k.vault = $1 AND k.name = $2 AND k.deleted_date IS NULL"
     )
@@ -65,9 +69,14 @@ impl SqlStore {
         let deleted: Option<i64> = row.try_get(1).map_err(storage)?;
         if deleted.is_some() {
             tx.rollback().await.map_err(storage)?;
-            return Err(DomainError::KeyDeletedButRecoverable { name: record.id.name.to_string() });
+            return Err(DomainError::KeyDeletedButRecoverable {
+                name: record.id.name.to_string(),
+            });
         }
-        bind_version(record, seq, &enc).execute(&mut *tx).await.map_err(storage)?;
+        bind_version(record, seq, &enc)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
         tx.commit().await.map_err(storage)
     }
 
@@ -78,7 +87,9 @@ impl SqlStore {
         version: Option<&KeyVersion>,
     ) -> DomainResult<Option<KeyVersionRecord>> {
         let sql = live_version_query(version.is_some());
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(vault.as_str()).bind(name.as_str());
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(vault.as_str())
+            .bind(name.as_str());
         if let Some(v) = version {
             query = query.bind(v.as_str());
         }
@@ -107,7 +118,9 @@ impl SqlStore {
         .await
         .map_err(storage)?;
         if done.rows_affected() == 0 {
-            return Err(DomainError::KeyNotFound { name: format!("{}/{}", record.id.name, record.id.version) });
+            return Err(DomainError::KeyNotFound {
+                name: format!("{}/{}", record.id.name, record.id.version),
+            });
         }
         Ok(())
     }
@@ -168,7 +181,9 @@ impl SqlStore {
             return Ok(None);
         };
         let policy = policy_from_text(policy.try_get(0).map_err(storage)?)?;
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM key_versions v WHERE v.vault = $1 AND v.name = $2 ORDER BY v.seq");
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM key_versions v WHERE v.vault = $1 AND v.name = $2 ORDER BY v.seq"
+        );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(vault.as_str())
             .bind(name.as_str())
@@ -176,7 +191,10 @@ impl SqlStore {
             .await
             .map_err(storage)?;
         tx.commit().await.map_err(storage)?;
-        let versions = rows.iter().map(version_from_row).collect::<DomainResult<Vec<_>>>()?;
+        let versions = rows
+            .iter()
+            .map(version_from_row)
+            .collect::<DomainResult<Vec<_>>>()?;
         Ok(Some((versions, policy)))
     }
 
@@ -202,28 +220,41 @@ impl SqlStore {
         .await
         .map_err(storage)?;
         if inserted.rows_affected() == 0 {
-            let deleted = sqlx::query("SELECT deleted_date FROM keys WHERE vault = $1 AND name = $2")
-                .bind(vault.as_str())
-                .bind(name.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(storage)?
-                .try_get::<Option<i64>, _>(0)
-                .map_err(storage)?;
+            let deleted =
+                sqlx::query("SELECT deleted_date FROM keys WHERE vault = $1 AND name = $2")
+                    .bind(vault.as_str())
+                    .bind(name.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(storage)?
+                    .try_get::<Option<i64>, _>(0)
+                    .map_err(storage)?;
             tx.rollback().await.map_err(storage)?;
             return Err(match deleted {
-                Some(_) => DomainError::KeyDeletedButRecoverable { name: name.to_string() },
-                None => DomainError::KeyAlreadyExists { name: name.to_string() },
+                Some(_) => DomainError::KeyDeletedButRecoverable {
+                    name: name.to_string(),
+                },
+                None => DomainError::KeyAlreadyExists {
+                    name: name.to_string(),
+                },
             });
         }
         for (i, record) in versions.iter().enumerate() {
             let enc = encode(record)?;
-            bind_version(record, limit_i64(i + 1), &enc).execute(&mut *tx).await.map_err(storage)?;
+            bind_version(record, limit_i64(i + 1), &enc)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
         }
         tx.commit().await.map_err(storage)
     }
 
-    pub(crate) async fn delete_key_impl(&self, vault: &VaultName, name: &KeyName, d: Deletion) -> DomainResult<bool> {
+    pub(crate) async fn delete_key_impl(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        d: Deletion,
+    ) -> DomainResult<bool> {
         let done = sqlx::query(
             "UPDATE keys SET deleted_date = $3, scheduled_purge_date = $4 WHERE vault = $1 AND name = $2 AND deleted_date IS NULL",
         )
@@ -244,7 +275,11 @@ impl SqlStore {
         after: Option<&KeyName>,
         limit: usize,
     ) -> DomainResult<Vec<DeletedKey>> {
-        let filter = if name.is_some() { "k.name = $2" } else { "k.name > $2" };
+        let filter = if name.is_some() {
+            "k.name = $2"
+        } else {
+            "k.name > $2"
+        };
         let sql = format!(
             "SELECT {VERSION_COLUMNS}, k.deleted_date, k.scheduled_purge_date FROM keys k JOIN key_versions v ON v.vault = k.vault AND v.name = k.name AND v.seq = k.latest_seq WHERE k.vault = $1 AND k.deleted_date IS NOT NULL AND {filter} ORDER BY k.name LIMIT $3"
         );
@@ -269,7 +304,11 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn recover_key_impl(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+    pub(crate) async fn recover_key_impl(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<bool> {
         let done = sqlx::query(
             "UPDATE keys SET deleted_date = NULL, scheduled_purge_date = NULL WHERE vault = $1 AND name = $2 AND deleted_date IS NOT NULL",
         )
@@ -281,14 +320,20 @@ impl SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    pub(crate) async fn purge_key_impl(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+    pub(crate) async fn purge_key_impl(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<bool> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        let done = sqlx::query("DELETE FROM keys WHERE vault = $1 AND name = $2 AND deleted_date IS NOT NULL")
-            .bind(vault.as_str())
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
+        let done = sqlx::query(
+            "DELETE FROM keys WHERE vault = $1 AND name = $2 AND deleted_date IS NOT NULL",
+        )
+        .bind(vault.as_str())
+        .bind(name.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
         if done.rows_affected() == 0 {
             tx.rollback().await.map_err(storage)?;
             return Ok(false);
@@ -303,7 +348,10 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn due_purges_impl(&self, now: i64) -> DomainResult<Vec<(VaultName, KeyName)>> {
+    pub(crate) async fn due_purges_impl(
+        &self,
+        now: i64,
+    ) -> DomainResult<Vec<(VaultName, KeyName)>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT vault, name FROM keys WHERE scheduled_purge_date IS NOT NULL AND scheduled_purge_date <= $1 ORDER BY scheduled_purge_date LIMIT 1000",
         )
@@ -319,7 +367,11 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn rotation_policy_impl(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<RotationPolicy>> {
+    pub(crate) async fn rotation_policy_impl(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<Option<RotationPolicy>> {
         let row = sqlx::query("SELECT rotation_policy FROM keys WHERE vault = $1 AND name = $2 AND deleted_date IS NULL")
             .bind(vault.as_str())
             .bind(name.as_str())
@@ -328,7 +380,9 @@ impl SqlStore {
             .map_err(storage)?;
         match row {
             Some(row) => policy_from_text(row.try_get(0).map_err(storage)?),
-            None => Err(DomainError::KeyNotFound { name: name.to_string() }),
+            None => Err(DomainError::KeyNotFound {
+                name: name.to_string(),
+            }),
         }
     }
 
@@ -346,7 +400,9 @@ impl SqlStore {
             .await
             .map_err(storage)?;
         if done.rows_affected() == 0 {
-            return Err(DomainError::KeyNotFound { name: name.to_string() });
+            return Err(DomainError::KeyNotFound {
+                name: name.to_string(),
+            });
         }
         Ok(())
     }
@@ -364,7 +420,8 @@ impl SqlStore {
                 Ok(PolicyEntry {
                     vault: v.parse().map_err(corrupt)?,
                     name: n.parse().map_err(corrupt)?,
-                    policy: policy_from_text(Some(p))?.ok_or_else(|| DomainError::Storage("missing policy".into()))?,
+                    policy: policy_from_text(Some(p))?
+                        .ok_or_else(|| DomainError::Storage("missing policy".into()))?,
                 })
             })
             .collect()

@@ -96,7 +96,11 @@ impl SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
-        Ok(rows.into_iter().map(|(r,)| r).filter(|r| r != "ok").collect())
+        Ok(rows
+            .into_iter()
+            .map(|(r,)| r)
+            .filter(|r| r != "ok")
+            .collect())
     }
 
     /// Whether the database answers.

@@ -4,7 +4,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
-use strongroom_core::key::{KeyAttributes, KeyOp, KeyType, KeyVersionRecord, PublicKeyParts, ReleasePolicy, Tags, VersionId};
+use strongroom_core::key::{
+    KeyAttributes, KeyOp, KeyType, KeyVersionRecord, PublicKeyParts, ReleasePolicy, Tags, VersionId,
+};
 use strongroom_core::rotation::RotationPolicy;
 
 use crate::storage;
@@ -39,7 +41,8 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> DomainResult<T> {
 }
 
 fn parse<T: std::str::FromStr<Err = DomainError>>(text: &str) -> DomainResult<T> {
-    text.parse().map_err(|e: DomainError| DomainError::Storage(format!("corrupt row: {e}")))
+    text.parse()
+        .map_err(|e: DomainError| DomainError::Storage(format!("corrupt row: {e}")))
 }
 
 pub(crate) fn version_from_row(row: &AnyRow) -> DomainResult<KeyVersionRecord> {
@@ -56,7 +59,10 @@ pub(crate) fn version_from_row(row: &AnyRow) -> DomainResult<KeyVersionRecord> {
         },
         key_type: parse::<KeyType>(&get_s(3)?)?,
         public: from_json::<PublicKeyParts>(&get_s(4)?)?,
-        key_ops: ops.iter().map(|o| parse::<KeyOp>(o)).collect::<DomainResult<_>>()?,
+        key_ops: ops
+            .iter()
+            .map(|o| parse::<KeyOp>(o))
+            .collect::<DomainResult<_>>()?,
         attributes: KeyAttributes {
             enabled: get_i(6)? != 0,
             nbf: get_oi(7)?,
@@ -66,7 +72,10 @@ pub(crate) fn version_from_row(row: &AnyRow) -> DomainResult<KeyVersionRecord> {
             updated: get_i(11)?,
         },
         tags: from_json::<Tags>(&get_s(12)?)?,
-        release_policy: release_policy.as_deref().map(from_json::<ReleasePolicy>).transpose()?,
+        release_policy: release_policy
+            .as_deref()
+            .map(from_json::<ReleasePolicy>)
+            .transpose()?,
         sealed: row.try_get::<Vec<u8>, _>(14).map_err(storage)?,
     })
 }

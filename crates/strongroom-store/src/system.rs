@@ -2,8 +2,8 @@
 //! modules together.
 
 use async_trait::async_trait;
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::Identity;
@@ -50,13 +50,18 @@ fn identity_from_row(row: &AnyRow) -> DomainResult<Identity> {
     })
 }
 
-const VAULT_COLUMNS: &str = "name, kind, sku, retention_days, purge_protection, created, sealed_kek";
+const VAULT_COLUMNS: &str =
+    "name, kind, sku, retention_days, purge_protection, created, sealed_kek";
 const IDENTITY_COLUMNS: &str = "object_id, name, client_id, secret_hash, admin, created";
 
 impl SqlStore {
     async fn identity_where(&self, column: &str, value: &str) -> DomainResult<Option<Identity>> {
         let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE {column} = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(value).fetch_optional(&self.pool).await.map_err(storage)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
         row.as_ref().map(identity_from_row).transpose()
     }
 }
@@ -65,7 +70,8 @@ impl SqlStore {
 impl KeyStore for SqlStore {
     async fn insert_vault(&self, stored: &StoredVault) -> DomainResult<()> {
         let v = &stored.vault;
-        let sql = format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        let sql =
+            format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
         sqlx::query(AssertSqlSafe(sql))
             .bind(v.name.as_str())
             .bind(v.kind.as_str())
@@ -78,7 +84,9 @@ impl KeyStore for SqlStore {
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    DomainError::VaultAlreadyExists { name: v.name.to_string() }
+                    DomainError::VaultAlreadyExists {
+                        name: v.name.to_string(),
+                    }
                 } else {
                     storage(e)
                 }
@@ -88,14 +96,23 @@ impl KeyStore for SqlStore {
 
     async fn vault(&self, name: &VaultName) -> DomainResult<Option<StoredVault>> {
         let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults WHERE name = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(name.as_str()).fetch_optional(&self.pool).await.map_err(storage)?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
         row.as_ref().map(vault_from_row).transpose()
     }
 
     async fn vaults(&self) -> DomainResult<Vec<Vault>> {
         let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults ORDER BY name");
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(storage)?;
-        rows.iter().map(|r| vault_from_row(r).map(|s| s.vault)).collect()
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter()
+            .map(|r| vault_from_row(r).map(|s| s.vault))
+            .collect()
     }
 
     async fn delete_vault(&self, name: &VaultName) -> DomainResult<bool> {
@@ -106,11 +123,13 @@ impl KeyStore for SqlStore {
             .await
             .map_err(storage)?;
         for table in ["key_versions", "keys"] {
-            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE vault = $1")))
-                .bind(name.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(storage)?;
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE vault = $1"
+            )))
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
         }
         tx.commit().await.map_err(storage)?;
         Ok(done.rows_affected() > 0)
@@ -120,7 +139,12 @@ impl KeyStore for SqlStore {
         self.insert_version_impl(record).await
     }
 
-    async fn version(&self, vault: &VaultName, name: &KeyName, version: Option<&KeyVersion>) -> DomainResult<Option<KeyVersionRecord>> {
+    async fn version(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+    ) -> DomainResult<Option<KeyVersionRecord>> {
         self.version_impl(vault, name, version).await
     }
 
@@ -128,31 +152,67 @@ impl KeyStore for SqlStore {
         self.update_version_impl(record).await
     }
 
-    async fn list_keys(&self, vault: &VaultName, after: Option<&KeyName>, limit: usize) -> DomainResult<Vec<KeyVersionRecord>> {
+    async fn list_keys(
+        &self,
+        vault: &VaultName,
+        after: Option<&KeyName>,
+        limit: usize,
+    ) -> DomainResult<Vec<KeyVersionRecord>> {
         self.list_keys_impl(vault, after, limit).await
     }
 
-    async fn list_versions(&self, vault: &VaultName, name: &KeyName, skip: usize, limit: usize) -> DomainResult<Vec<KeyVersionRecord>> {
+    async fn list_versions(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        skip: usize,
+        limit: usize,
+    ) -> DomainResult<Vec<KeyVersionRecord>> {
         self.list_versions_impl(vault, name, skip, limit).await
     }
 
-    async fn key_for_backup(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<(Vec<KeyVersionRecord>, Option<RotationPolicy>)>> {
+    async fn key_for_backup(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<Option<(Vec<KeyVersionRecord>, Option<RotationPolicy>)>> {
         self.key_for_backup_impl(vault, name).await
     }
 
-    async fn restore_key(&self, versions: &[KeyVersionRecord], policy: Option<&RotationPolicy>) -> DomainResult<()> {
+    async fn restore_key(
+        &self,
+        versions: &[KeyVersionRecord],
+        policy: Option<&RotationPolicy>,
+    ) -> DomainResult<()> {
         self.restore_key_impl(versions, policy).await
     }
 
-    async fn delete_key(&self, vault: &VaultName, name: &KeyName, deletion: Deletion) -> DomainResult<bool> {
+    async fn delete_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        deletion: Deletion,
+    ) -> DomainResult<bool> {
         self.delete_key_impl(vault, name, deletion).await
     }
 
-    async fn deleted_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<DeletedKey>> {
-        Ok(self.deleted_keys_impl(vault, Some(name), None, 1).await?.pop())
+    async fn deleted_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<Option<DeletedKey>> {
+        Ok(self
+            .deleted_keys_impl(vault, Some(name), None, 1)
+            .await?
+            .pop())
     }
 
-    async fn list_deleted(&self, vault: &VaultName, after: Option<&KeyName>, limit: usize) -> DomainResult<Vec<DeletedKey>> {
+    async fn list_deleted(
+        &self,
+        vault: &VaultName,
+        after: Option<&KeyName>,
+        limit: usize,
+    ) -> DomainResult<Vec<DeletedKey>> {
         self.deleted_keys_impl(vault, None, after, limit).await
     }
 
@@ -168,11 +228,20 @@ impl KeyStore for SqlStore {
         self.due_purges_impl(now).await
     }
 
-    async fn rotation_policy(&self, vault: &VaultName, name: &KeyName) -> DomainResult<Option<RotationPolicy>> {
+    async fn rotation_policy(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+    ) -> DomainResult<Option<RotationPolicy>> {
         self.rotation_policy_impl(vault, name).await
     }
 
-    async fn set_rotation_policy(&self, vault: &VaultName, name: &KeyName, policy: &RotationPolicy) -> DomainResult<()> {
+    async fn set_rotation_policy(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        policy: &RotationPolicy,
+    ) -> DomainResult<()> {
         self.set_rotation_policy_impl(vault, name, policy).await
     }
 
@@ -181,7 +250,8 @@ impl KeyStore for SqlStore {
     }
 
     async fn insert_identity(&self, identity: &Identity) -> DomainResult<()> {
-        let sql = format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let sql =
+            format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         sqlx::query(AssertSqlSafe(sql))
             .bind(identity.object_id.as_str())
             .bind(identity.name.as_str())
@@ -193,7 +263,10 @@ impl KeyStore for SqlStore {
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    DomainError::bad(format!("An identity named '{}' already exists.", identity.name))
+                    DomainError::bad(format!(
+                        "An identity named '{}' already exists.",
+                        identity.name
+                    ))
                 } else {
                     storage(e)
                 }
@@ -211,7 +284,10 @@ impl KeyStore for SqlStore {
 
     async fn identities(&self) -> DomainResult<Vec<Identity>> {
         let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY name");
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(storage)?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
         rows.iter().map(identity_from_row).collect()
     }
 

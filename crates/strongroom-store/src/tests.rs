@@ -42,9 +42,20 @@ fn version(vault: &str, name: &str, n: u8) -> KeyVersionRecord {
             version: KeyVersion::from_random([n; 16]),
         },
         key_type: "EC".parse().unwrap(),
-        public: PublicKeyParts::Ec { curve: strongroom_core::key::Curve::P256, x: vec![n; 32], y: vec![n; 32] },
+        public: PublicKeyParts::Ec {
+            curve: strongroom_core::key::Curve::P256,
+            x: vec![n; 32],
+            y: vec![n; 32],
+        },
         key_ops: vec![KeyOp::Sign, KeyOp::Verify],
-        attributes: KeyAttributes { enabled: true, nbf: None, exp: Some(99), exportable: false, created: i64::from(n), updated: i64::from(n) },
+        attributes: KeyAttributes {
+            enabled: true,
+            nbf: None,
+            exp: Some(99),
+            exportable: false,
+            created: i64::from(n),
+            updated: i64::from(n),
+        },
         tags: BTreeMap::from([("t".to_owned(), format!("{n}"))]),
         release_policy: None,
         sealed: vec![n; 40],
@@ -70,29 +81,51 @@ async fn conformance(store: &dyn KeyStore) {
 
 async fn vaults(store: &dyn KeyStore) {
     store.insert_vault(&vault("alpha")).await.unwrap();
-    assert!(matches!(store.insert_vault(&vault("alpha")).await, Err(DomainError::VaultAlreadyExists { .. })));
+    assert!(matches!(
+        store.insert_vault(&vault("alpha")).await,
+        Err(DomainError::VaultAlreadyExists { .. })
+    ));
     let got = store.vault(&vn("alpha")).await.unwrap().unwrap();
     assert_eq!(got.vault, vault("alpha").vault);
     assert_eq!(got.sealed_kek, vec![1, 2, 3]);
     store.insert_vault(&vault("scratch")).await.unwrap();
-    store.insert_version(&version("scratch", "k", 9)).await.unwrap();
+    store
+        .insert_version(&version("scratch", "k", 9))
+        .await
+        .unwrap();
     assert!(store.delete_vault(&vn("scratch")).await.unwrap());
     assert!(store.vault(&vn("scratch")).await.unwrap().is_none());
-    assert!(store.version(&vn("scratch"), &kn("k"), None).await.unwrap().is_none());
+    assert!(
+        store
+            .version(&vn("scratch"), &kn("k"), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn versions_and_latest(store: &dyn KeyStore) {
     let (v, k) = (vn("alpha"), kn("key1"));
     for n in 1..=3 {
-        store.insert_version(&version("alpha", "key1", n)).await.unwrap();
+        store
+            .insert_version(&version("alpha", "key1", n))
+            .await
+            .unwrap();
     }
     let latest = store.version(&v, &k, None).await.unwrap().unwrap();
     assert_eq!(latest.id.version, version("alpha", "key1", 3).id.version);
     assert_eq!(latest.tags["t"], "3");
-    let first = store.version(&v, &k, Some(&version("alpha", "key1", 1).id.version)).await.unwrap().unwrap();
+    let first = store
+        .version(&v, &k, Some(&version("alpha", "key1", 1).id.version))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.sealed, vec![1; 40]);
     let all = store.list_versions(&v, &k, 0, 10).await.unwrap();
-    assert_eq!(all.iter().map(|r| r.attributes.created).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        all.iter().map(|r| r.attributes.created).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(store.list_versions(&v, &k, 2, 10).await.unwrap().len(), 1);
 
     let mut updated = first.clone();
@@ -100,10 +133,19 @@ async fn versions_and_latest(store: &dyn KeyStore) {
     updated.tags.clear();
     updated.key_ops = vec![KeyOp::Verify];
     store.update_version(&updated).await.unwrap();
-    let again = store.version(&v, &k, Some(&first.id.version)).await.unwrap().unwrap();
-    assert!(!again.attributes.enabled && again.tags.is_empty() && again.key_ops == vec![KeyOp::Verify]);
+    let again = store
+        .version(&v, &k, Some(&first.id.version))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !again.attributes.enabled && again.tags.is_empty() && again.key_ops == vec![KeyOp::Verify]
+    );
 
-    store.insert_version(&version("alpha", "key0", 5)).await.unwrap();
+    store
+        .insert_version(&version("alpha", "key0", 5))
+        .await
+        .unwrap();
     let page = store.list_keys(&v, None, 1).await.unwrap();
     assert_eq!(page[0].id.name, kn("key0"));
     let rest = store.list_keys(&v, Some(&kn("key0")), 10).await.unwrap();
@@ -113,8 +155,14 @@ async fn versions_and_latest(store: &dyn KeyStore) {
 
 async fn soft_delete(store: &dyn KeyStore) {
     let (v, k) = (vn("alpha"), kn("gone"));
-    store.insert_version(&version("alpha", "gone", 1)).await.unwrap();
-    let d = Deletion { deleted_date: 10, scheduled_purge_date: 20 };
+    store
+        .insert_version(&version("alpha", "gone", 1))
+        .await
+        .unwrap();
+    let d = Deletion {
+        deleted_date: 10,
+        scheduled_purge_date: 20,
+    };
     assert!(store.delete_key(&v, &k, d).await.unwrap());
     assert!(!store.delete_key(&v, &k, d).await.unwrap());
     assert!(store.version(&v, &k, None).await.unwrap().is_none());
@@ -126,30 +174,65 @@ async fn soft_delete(store: &dyn KeyStore) {
     assert_eq!(deleted.deletion, d);
     assert_eq!(store.list_deleted(&v, None, 10).await.unwrap().len(), 1);
     assert_eq!(store.due_purges(19).await.unwrap(), vec![]);
-    assert_eq!(store.due_purges(20).await.unwrap(), vec![(v.clone(), k.clone())]);
+    assert_eq!(
+        store.due_purges(20).await.unwrap(),
+        vec![(v.clone(), k.clone())]
+    );
     assert!(store.recover_key(&v, &k).await.unwrap());
     assert!(store.version(&v, &k, None).await.unwrap().is_some());
-    assert!(!store.purge_key(&v, &k).await.unwrap(), "only deleted keys purge");
+    assert!(
+        !store.purge_key(&v, &k).await.unwrap(),
+        "only deleted keys purge"
+    );
     assert!(store.delete_key(&v, &k, d).await.unwrap());
     assert!(store.purge_key(&v, &k).await.unwrap());
     assert!(store.deleted_key(&v, &k).await.unwrap().is_none());
-    store.insert_version(&version("alpha", "gone", 4)).await.unwrap();
-    assert_eq!(store.list_versions(&v, &k, 0, 10).await.unwrap().len(), 1, "purge removed old versions");
+    store
+        .insert_version(&version("alpha", "gone", 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_versions(&v, &k, 0, 10).await.unwrap().len(),
+        1,
+        "purge removed old versions"
+    );
 }
 
 async fn backup_restore(store: &dyn KeyStore) {
     let (v, k) = (vn("alpha"), kn("backed"));
-    store.insert_version(&version("alpha", "backed", 1)).await.unwrap();
-    store.insert_version(&version("alpha", "backed", 2)).await.unwrap();
+    store
+        .insert_version(&version("alpha", "backed", 1))
+        .await
+        .unwrap();
+    store
+        .insert_version(&version("alpha", "backed", 2))
+        .await
+        .unwrap();
     let policy = RotationPolicy::default_for(true);
     store.set_rotation_policy(&v, &k, &policy).await.unwrap();
     assert_eq!(store.rotation_policies().await.unwrap().len(), 1);
     let (versions, got_policy) = store.key_for_backup(&v, &k).await.unwrap().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(got_policy, Some(policy.clone()));
-    assert!(matches!(store.restore_key(&versions, None).await, Err(DomainError::KeyAlreadyExists { .. })));
-    store.delete_key(&v, &k, Deletion { deleted_date: 1, scheduled_purge_date: 2 }).await.unwrap();
-    assert!(matches!(store.restore_key(&versions, None).await, Err(DomainError::KeyDeletedButRecoverable { .. })));
+    assert!(matches!(
+        store.restore_key(&versions, None).await,
+        Err(DomainError::KeyAlreadyExists { .. })
+    ));
+    store
+        .delete_key(
+            &v,
+            &k,
+            Deletion {
+                deleted_date: 1,
+                scheduled_purge_date: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.restore_key(&versions, None).await,
+        Err(DomainError::KeyDeletedButRecoverable { .. })
+    ));
     store.purge_key(&v, &k).await.unwrap();
     store.restore_key(&versions, Some(&policy)).await.unwrap();
     let latest = store.version(&v, &k, None).await.unwrap().unwrap();
@@ -168,15 +251,36 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
     };
     store.insert_identity(&id).await.unwrap();
     assert!(store.insert_identity(&id).await.is_err());
-    assert_eq!(store.identity_by_secret_hash("hash").await.unwrap(), Some(id.clone()));
-    assert_eq!(store.identity_by_client_id("cid").await.unwrap(), Some(id.clone()));
+    assert_eq!(
+        store.identity_by_secret_hash("hash").await.unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(
+        store.identity_by_client_id("cid").await.unwrap(),
+        Some(id.clone())
+    );
     assert_eq!(store.identities().await.unwrap().len(), 1);
     assert!(store.delete_identity(&id.name).await.unwrap());
     assert!(store.identity_by_client_id("cid").await.unwrap().is_none());
 
-    assert_eq!(store.put_server_secret_if_absent("s", b"one").await.unwrap(), b"one");
-    assert_eq!(store.put_server_secret_if_absent("s", b"two").await.unwrap(), b"one");
-    assert_eq!(store.server_secret("s").await.unwrap(), Some(b"one".to_vec()));
+    assert_eq!(
+        store
+            .put_server_secret_if_absent("s", b"one")
+            .await
+            .unwrap(),
+        b"one"
+    );
+    assert_eq!(
+        store
+            .put_server_secret_if_absent("s", b"two")
+            .await
+            .unwrap(),
+        b"one"
+    );
+    assert_eq!(
+        store.server_secret("s").await.unwrap(),
+        Some(b"one".to_vec())
+    );
 }
 
 #[tokio::test]
@@ -199,6 +303,9 @@ async fn sqlite_concurrent_versions_are_all_kept() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let all = store.list_versions(&vn("alpha"), &kn("race"), 0, 100).await.unwrap();
+    let all = store
+        .list_versions(&vn("alpha"), &kn("race"), 0, 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 20);
 }

@@ -1,0 +1,235 @@
+//! Strongroom's management API under `/strongroom/v1`: vaults, managed HSM pools and
+//! identities. Administrators only (except `info`).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use strongroom_api::admin::{
+    IdentityCreate, IdentityCreated, IdentityInfo, IdentityList, ServerInfo, VaultCreate,
+    VaultInfo, VaultList,
+};
+use strongroom_core::identity::Identity;
+use strongroom_core::names::{IdentityName, VaultName};
+use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AzJson;
+use crate::service::vaults::VaultSpec;
+use crate::state::AppState;
+
+fn vault_url(s: &AppState, v: &Vault) -> String {
+    let kind = match v.kind {
+        VaultKind::Vault => "vault",
+        VaultKind::ManagedHsm => "managedhsm",
+    };
+    format!(
+        "https://{}.{kind}.{}:{}",
+        v.name, s.config.dns_suffix, s.public_port
+    )
+}
+
+fn info(s: &AppState, v: &Vault) -> VaultInfo {
+    VaultInfo {
+        name: v.name.to_string(),
+        kind: v.kind.as_str().into(),
+        sku: v.sku.as_str().into(),
+        retention_days: v.retention.days(),
+        purge_protection: v.purge_protection,
+        created: v.created,
+        url: vault_url(s, v),
+    }
+}
+
+fn name(raw: &str) -> Result<VaultName, ApiError> {
+    raw.parse().map_err(ApiError::Domain)
+}
+
+async fn create(
+    s: &AppState,
+    kind: VaultKind,
+    raw: &str,
+    p: &VaultCreate,
+) -> ApiResult<(StatusCode, Json<VaultInfo>)> {
+    let sku = match (kind, p.sku.as_deref()) {
+        (VaultKind::ManagedHsm, _) | (_, None) => Sku::Premium,
+        (VaultKind::Vault, Some(sku)) => sku.parse()?,
+    };
+    let spec = VaultSpec {
+        name: name(raw)?,
+        kind,
+        sku,
+        retention: p
+            .retention_days
+            .map_or(Ok(RetentionDays::DEFAULT), RetentionDays::new)?,
+        purge_protection: p.purge_protection.unwrap_or(false),
+    };
+    let vault = s.vaults.create(spec).await?;
+    Ok((StatusCode::CREATED, Json(info(s, &vault))))
+}
+
+async fn list(s: &AppState, kind: VaultKind) -> ApiResult<Json<VaultList>> {
+    let all = s.vaults.list().await?;
+    Ok(Json(VaultList {
+        value: all
+            .iter()
+            .filter(|v| v.kind == kind)
+            .map(|v| info(s, v))
+            .collect(),
+    }))
+}
+
+async fn show(s: &AppState, kind: VaultKind, raw: &str) -> ApiResult<Json<VaultInfo>> {
+    let open = s.vaults.open(&name(raw)?).await?;
+    if open.vault.kind != kind {
+        return Err(ApiError::Domain(
+            strongroom_core::DomainError::VaultNotFound {
+                name: raw.to_owned(),
+            },
+        ));
+    }
+    Ok(Json(info(s, &open.vault)))
+}
+
+async fn delete(s: &AppState, kind: VaultKind, raw: &str) -> ApiResult<StatusCode> {
+    let _exists = show(s, kind, raw).await?;
+    let vault = name(raw)?;
+    s.vaults.delete(&vault).await?;
+    s.keys.forget_vault(&vault);
+    Ok(StatusCode::OK)
+}
+
+macro_rules! kind_handlers {
+    ($kind:expr, $create:ident, $list:ident, $show:ident, $delete:ident) => {
+        /// Create.
+        pub async fn $create(
+            State(s): State<AppState>,
+            Path(n): Path<String>,
+            AzJson(p): AzJson<VaultCreate>,
+        ) -> ApiResult<(StatusCode, Json<VaultInfo>)> {
+            create(&s, $kind, &n, &p).await
+        }
+        /// List.
+        pub async fn $list(State(s): State<AppState>) -> ApiResult<Json<VaultList>> {
+            list(&s, $kind).await
+        }
+        /// Show.
+        pub async fn $show(
+            State(s): State<AppState>,
+            Path(n): Path<String>,
+        ) -> ApiResult<Json<VaultInfo>> {
+            show(&s, $kind, &n).await
+        }
+        /// Delete.
+        pub async fn $delete(
+            State(s): State<AppState>,
+            Path(n): Path<String>,
+        ) -> ApiResult<StatusCode> {
+            delete(&s, $kind, &n).await
+        }
+    };
+}
+
+kind_handlers!(
+    VaultKind::Vault,
+    create_vault,
+    list_vaults,
+    show_vault,
+    delete_vault
+);
+kind_handlers!(
+    VaultKind::ManagedHsm,
+    create_hsm,
+    list_hsms,
+    show_hsm,
+    delete_hsm
+);
+
+fn identity_info(i: &Identity) -> IdentityInfo {
+    IdentityInfo {
+        name: i.name.to_string(),
+        client_id: i.client_id.clone(),
+        object_id: i.object_id.clone(),
+        admin: i.admin,
+        created: i.created,
+    }
+}
+
+/// The environment a workload sets to use an identity.
+pub fn identity_env(
+    s: &AppState,
+    identity: &Identity,
+    secret: &str,
+    ca_file: &str,
+) -> BTreeMap<String, String> {
+    let base = format!("https://127.0.0.1:{}", s.public_port);
+    BTreeMap::from([
+        ("IDENTITY_ENDPOINT".to_owned(), format!("{base}/msi/token")),
+        ("IDENTITY_HEADER".to_owned(), secret.to_owned()),
+        (
+            "AZURE_TOKEN_CREDENTIALS".to_owned(),
+            "ManagedIdentityCredential".to_owned(),
+        ),
+        ("REQUESTS_CA_BUNDLE".to_owned(), ca_file.to_owned()),
+        ("SSL_CERT_FILE".to_owned(), ca_file.to_owned()),
+        (
+            "STRONGROOM_CLIENT_ID".to_owned(),
+            identity.client_id.clone(),
+        ),
+    ])
+}
+
+/// `POST /strongroom/v1/identities/{name}`.
+pub async fn create_identity(
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+    AzJson(p): AzJson<IdentityCreate>,
+) -> ApiResult<(StatusCode, Json<IdentityCreated>)> {
+    let name: IdentityName = n.parse()?;
+    let (identity, secret) = s.auth.create_identity(name, p.admin).await?;
+    let ca = s
+        .config
+        .data_dir
+        .join("tls")
+        .join("ca.pem")
+        .display()
+        .to_string();
+    let env = identity_env(&s, &identity, &secret, &ca);
+    Ok((
+        StatusCode::CREATED,
+        Json(IdentityCreated {
+            identity: identity_info(&identity),
+            client_secret: secret,
+            tenant_id: s.auth.tenant().to_owned(),
+            env,
+        }),
+    ))
+}
+
+/// `GET /strongroom/v1/identities`.
+pub async fn list_identities(State(s): State<AppState>) -> ApiResult<Json<IdentityList>> {
+    let all = s.auth.identities().await?;
+    Ok(Json(IdentityList {
+        value: all.iter().map(identity_info).collect(),
+    }))
+}
+
+/// `DELETE /strongroom/v1/identities/{name}`.
+pub async fn delete_identity(
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+) -> ApiResult<StatusCode> {
+    let name: IdentityName = n.parse()?;
+    s.auth.delete_identity(&name).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `GET /strongroom/v1/info`.
+pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        dns_suffix: s.config.dns_suffix.clone(),
+        tenant_id: s.auth.tenant().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}

@@ -1,0 +1,160 @@
+//! The HTTP surface: one router for every host; the routing middleware has already decided
+//! which vault, pool or service a request addresses. One module per API area.
+
+mod admin;
+mod convert;
+mod deleted;
+mod health;
+mod keys;
+mod ops;
+mod page;
+mod parse;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+
+use crate::auth::endpoints as token;
+use crate::auth::middleware::{require_admin, require_auth};
+use crate::error::ApiError;
+use crate::extract::require_api_version;
+use crate::state::AppState;
+
+pub use admin::identity_env;
+
+/// The keys data plane.
+fn data_plane(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/keys", get(keys::list))
+        .route("/keys/restore", post(keys::restore))
+        .route(
+            "/keys/{name}",
+            get(keys::get_latest)
+                .put(keys::import)
+                .delete(deleted::delete)
+                .patch(keys::update_latest),
+        )
+        .route(
+            "/keys/{name}/",
+            get(keys::get_latest).patch(keys::update_latest),
+        )
+        .route("/keys/{name}/create", post(keys::create))
+        .route("/keys/{name}/versions", get(keys::versions))
+        .route("/keys/{name}/backup", post(keys::backup))
+        .route("/keys/{name}/rotate", post(keys::rotate))
+        .route(
+            "/keys/{name}/rotationpolicy",
+            get(keys::get_policy).put(keys::set_policy),
+        )
+        .route(
+            "/keys/{name}/{version}",
+            get(keys::get_version).patch(keys::update_version),
+        )
+        .route("/keys/{name}/{version}/{op}", post(ops::operate))
+        .route("/deletedkeys", get(deleted::list))
+        .route(
+            "/deletedkeys/{name}",
+            get(deleted::get).delete(deleted::purge),
+        )
+        .route("/deletedkeys/{name}/recover", post(deleted::recover))
+        .route("/rng", post(ops::rng))
+        .route_layer(from_fn_with_state(state.clone(), require_auth))
+        .route_layer(from_fn(require_api_version))
+}
+
+/// Strongroom's management API.
+fn management(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/strongroom/v1/vaults", get(admin::list_vaults))
+        .route(
+            "/strongroom/v1/vaults/{name}",
+            put(admin::create_vault)
+                .get(admin::show_vault)
+                .delete(admin::delete_vault),
+        )
+        .route("/strongroom/v1/managedhsms", get(admin::list_hsms))
+        .route(
+            "/strongroom/v1/managedhsms/{name}",
+            put(admin::create_hsm)
+                .get(admin::show_hsm)
+                .delete(admin::delete_hsm),
+        )
+        .route("/strongroom/v1/identities", get(admin::list_identities))
+        .route(
+            "/strongroom/v1/identities/{name}",
+            post(admin::create_identity).delete(admin::delete_identity),
+        )
+        .route_layer(from_fn_with_state(state.clone(), require_admin))
+}
+
+/// The token service, discovery, health and metrics: no authentication.
+fn open_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/msi/token",
+            get(token::managed_identity_token).post(token::managed_identity_token),
+        )
+        .route(
+            "/metadata/identity/oauth2/token",
+            get(token::managed_identity_token).post(token::managed_identity_token),
+        )
+        .route(
+            "/metadata/identity/oauth2/token/",
+            get(token::managed_identity_token),
+        )
+        .route("/{tenant}/oauth2/token", post(token::oauth_token))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::oauth_token))
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(token::openid_configuration),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(token::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(token::jwks))
+        .route("/{tenant}/discovery/keys", get(token::jwks))
+        .route("/strongroom/v1/info", get(admin::server_info))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+}
+
+/// The whole router, with metrics and admission control.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(data_plane(&state))
+        .merge(management(&state))
+        .merge(open_routes())
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("The requested path does not exist.".into())
+}
+
+/// Admission control (429 beyond `max_in_flight`) and per-operation metrics.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        return ApiError::Throttled.into_response();
+    };
+    let operation = format!(
+        "{} {}",
+        req.method(),
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str)
+    );
+    let started = Instant::now();
+    let response = next.run(req).await;
+    state
+        .metrics
+        .record(&operation, response.status().as_u16(), started.elapsed());
+    response
+}

@@ -1,0 +1,84 @@
+//! The authentication layer: a request without a valid bearer token for this resource gets
+//! 401 with the challenge the Azure SDKs parse
+//! (`Bearer authorization="https://login.{suffix}[:port]/{tenant}", resource="..."`).
+//! An authenticated request carries its `Principal` onward, where RBAC will read it.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{Principal, TokenError};
+use crate::error::ApiError;
+use crate::routing::RequestCtx;
+use crate::state::AppState;
+
+const MISSING: &str = "AKV10000: Request is missing a Bearer or PoP token.";
+
+fn challenge(state: &AppState, ctx: &RequestCtx, message: String) -> ApiError {
+    ApiError::Unauthorized {
+        challenge: format!(
+            "Bearer authorization=\"{}\", resource=\"{}\"",
+            ctx.authority_url(state.auth.tenant()),
+            ctx.resource()
+        ),
+        message,
+    }
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn authenticate(state: &AppState, req: &Request) -> Result<Principal, ApiError> {
+    let ctx = req
+        .extensions()
+        .get::<RequestCtx>()
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound("no request context".into()))?;
+    let token = bearer(req).ok_or_else(|| challenge(state, &ctx, MISSING.into()))?;
+    let principal = state
+        .auth
+        .verify(token)
+        .map_err(|e| challenge(state, &ctx, e.to_string()))?;
+    if !ctx.accepts_audience(&principal.audience) {
+        return Err(challenge(state, &ctx, TokenError::Audience.to_string()));
+    }
+    Ok(principal)
+}
+
+/// Requires a valid token for the addressed resource.
+pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    match authenticate(&state, &req) {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Requires a valid token of an administrator.
+pub async fn require_admin(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&state, &req) {
+        Ok(principal) if principal.admin => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Ok(principal) => ApiError::Forbidden(format!(
+            "The identity '{}' is not an administrator of this Strongroom deployment.",
+            principal.name
+        ))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}

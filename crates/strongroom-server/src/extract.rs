@@ -1,0 +1,170 @@
+//! Request extractors: lenient JSON bodies (empty body = `{}`, property names in any case),
+//! the query parameters of the data plane, and the vault or pool a request addresses.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use strongroom_core::DomainError;
+use strongroom_core::vault::VaultKind;
+
+use crate::error::ApiError;
+use crate::routing::{RequestCtx, Target};
+use crate::service::OpenVault;
+use crate::state::AppState;
+
+/// A JSON body parsed the way Key Vault parses it.
+pub struct AzJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AzJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::Domain(DomainError::bad(format!(
+                "The request body could not be read: {e}"
+            )))
+        })?;
+        parse_body(&bytes).map(AzJson)
+    }
+}
+
+/// Parses a body: empty means `{}`; member names are canonicalised first.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    let mut value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        ApiError::Domain(DomainError::bad(format!(
+            "The request body is not valid JSON: {e}"
+        )))
+    })?;
+    strongroom_api::normalize::canonicalize(&mut value);
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::Domain(DomainError::bad(format!(
+            "The request body is not valid: {e}"
+        )))
+    })
+}
+
+/// The data plane's query parameters. Names are percent-decoded (`api%2Dversion`).
+#[derive(Debug, Default, Clone)]
+pub struct DataQuery {
+    /// `api-version`.
+    pub api_version: Option<String>,
+    /// `maxresults`.
+    pub maxresults: Option<String>,
+    /// `$skiptoken`.
+    pub skiptoken: Option<String>,
+}
+
+impl DataQuery {
+    /// Parses a query string.
+    pub fn parse(query: Option<&str>) -> Self {
+        let mut out = Self::default();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match k.to_ascii_lowercase().as_str() {
+                "api-version" => out.api_version = Some(v.into_owned()),
+                "maxresults" => out.maxresults = Some(v.into_owned()),
+                "$skiptoken" => out.skiptoken = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The page size: `maxresults` in 1..=25, default 25.
+    pub fn page_size(&self) -> Result<usize, ApiError> {
+        match &self.maxresults {
+            None => Ok(25),
+            Some(m) => m
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=25).contains(n))
+                .ok_or_else(|| {
+                    ApiError::Domain(DomainError::bad(
+                        "maxresults must be an integer between 1 and 25.",
+                    ))
+                }),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DataQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::parse(parts.uri.query()))
+    }
+}
+
+/// Middleware for the data plane: a missing or unknown `api-version` is 400.
+pub async fn require_api_version(req: Request, next: Next) -> Response {
+    match DataQuery::parse(req.uri().query()).api_version {
+        None => ApiError::ApiVersion("The 'api-version' query parameter is missing. Specify a supported version, for example api-version=7.6.".into()).into_response(),
+        Some(v) if !strongroom_api::version::is_supported(&v) => ApiError::ApiVersion(format!(
+            "The specified version ({}) is not recognized. Supported versions: {}.",
+            v.chars().take(32).collect::<String>(),
+            strongroom_api::version::SUPPORTED.join(", ")
+        ))
+        .into_response(),
+        Some(_) => next.run(req).await,
+    }
+}
+
+/// The request context (always present behind the routing middleware).
+pub fn ctx(parts: &Parts) -> Result<RequestCtx, ApiError> {
+    parts
+        .extensions
+        .get::<RequestCtx>()
+        .cloned()
+        .ok_or_else(|| ApiError::Domain(DomainError::Internal("request context missing".into())))
+}
+
+/// The vault or pool addressed by the host, opened.
+pub struct VaultAccess {
+    /// The vault.
+    pub vault: Arc<OpenVault>,
+    /// The request context.
+    pub ctx: RequestCtx,
+}
+
+impl FromRequestParts<AppState> for VaultAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = ctx(parts)?;
+        let State(state) = State::<AppState>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("state".into()))?;
+        let (name, kind) = match &ctx.target {
+            Target::DefaultVault => (
+                "default".parse().map_err(ApiError::Domain)?,
+                VaultKind::Vault,
+            ),
+            Target::Vault(n) => (n.clone(), VaultKind::Vault),
+            Target::ManagedHsm(n) => (n.clone(), VaultKind::ManagedHsm),
+            other => {
+                return Err(ApiError::NotFound(format!(
+                    "No vault or managed HSM pool is served at this host ({other:?})."
+                )));
+            }
+        };
+        let vault = state.vaults.open(&name).await?;
+        if vault.vault.kind != kind {
+            return Err(ApiError::Domain(DomainError::VaultNotFound {
+                name: name.to_string(),
+            }));
+        }
+        Ok(Self { vault, ctx })
+    }
+}

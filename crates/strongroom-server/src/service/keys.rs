@@ -1,0 +1,535 @@
+//! Key lifecycle use cases: create, import, read, list, update, delete, recover, purge,
+//! rotate, rotation policies and random bytes.
+
+use std::sync::Arc;
+
+use strongroom_core::DomainError;
+use strongroom_core::clock::Clock;
+use strongroom_core::error::DomainResult;
+use strongroom_core::key::{
+    KeyAttributes, KeyOp, KeySpec, KeyType, KeyVersionRecord, ReleasePolicy, Tags, VersionId,
+    check_tags, sealing_aad,
+};
+use strongroom_core::lifecycle::{Deletion, check_validity_window};
+use strongroom_core::names::{KeyName, KeyVersion};
+use strongroom_core::ports::{CryptoProvider, DeletedKey, ImportedJwk, KeyMaterial, KeyStore};
+use strongroom_core::rotation::RotationPolicy;
+use strongroom_core::vault::VaultKind;
+
+use super::cache::{CachedVersion, KeyCache};
+use super::vaults::OpenVault;
+use crate::pool::CryptoPool;
+
+/// Attribute changes requested by a caller.
+#[derive(Debug, Clone, Default)]
+pub struct AttributeChanges {
+    /// enabled.
+    pub enabled: Option<bool>,
+    /// nbf.
+    pub nbf: Option<i64>,
+    /// exp.
+    pub exp: Option<i64>,
+    /// exportable.
+    pub exportable: Option<bool>,
+}
+
+/// A key to generate.
+pub struct NewKey {
+    /// kty.
+    pub key_type: KeyType,
+    /// Size or curve.
+    pub spec: KeySpec,
+    /// key_ops (defaults to everything the type can do).
+    pub key_ops: Option<Vec<KeyOp>>,
+    /// Attributes.
+    pub attributes: AttributeChanges,
+    /// Tags.
+    pub tags: Tags,
+    /// Release policy.
+    pub release_policy: Option<ReleasePolicy>,
+}
+
+/// A key to import.
+pub struct ImportKey {
+    /// kty (with `-HSM` when the caller asked for HSM protection).
+    pub key_type: KeyType,
+    /// The key.
+    pub jwk: ImportedJwk,
+    /// key_ops.
+    pub key_ops: Option<Vec<KeyOp>>,
+    /// Attributes.
+    pub attributes: AttributeChanges,
+    /// Tags.
+    pub tags: Tags,
+    /// Release policy.
+    pub release_policy: Option<ReleasePolicy>,
+}
+
+/// Changes to a version.
+#[derive(Default)]
+pub struct KeyUpdate {
+    /// key_ops.
+    pub key_ops: Option<Vec<KeyOp>>,
+    /// Attributes.
+    pub attributes: AttributeChanges,
+    /// Tags (replace all).
+    pub tags: Option<Tags>,
+    /// Release policy.
+    pub release_policy: Option<ReleasePolicy>,
+}
+
+/// The key service.
+pub struct KeyService {
+    pub(super) store: Arc<dyn KeyStore>,
+    pub(super) crypto: Arc<dyn CryptoProvider>,
+    pub(super) pool: CryptoPool,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) cache: KeyCache,
+}
+
+impl KeyService {
+    /// A service over these ports.
+    pub fn new(
+        store: Arc<dyn KeyStore>,
+        crypto: Arc<dyn CryptoProvider>,
+        pool: CryptoPool,
+        clock: Arc<dyn Clock>,
+        cache_capacity: usize,
+    ) -> Self {
+        Self {
+            store,
+            crypto,
+            pool,
+            clock,
+            cache: KeyCache::new(cache_capacity),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Generates a key (a new version if the name exists).
+    pub async fn create(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        new: NewKey,
+    ) -> DomainResult<KeyVersionRecord> {
+        vault.vault.check_key_type(new.key_type)?;
+        check_key_type_matches(new.key_type, new.spec)?;
+        let crypto = Arc::clone(&self.crypto);
+        let spec = new.spec;
+        let material = self.pool.run(move || crypto.generate(spec)).await??;
+        let shape = Shape {
+            key_type: new.key_type,
+            key_ops: new.key_ops,
+            attributes: new.attributes,
+            tags: new.tags,
+            release_policy: new.release_policy,
+        };
+        self.store_new_version(vault, name, material, shape).await
+    }
+
+    /// Imports a key (a new version if the name exists).
+    pub async fn import(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        import: ImportKey,
+    ) -> DomainResult<KeyVersionRecord> {
+        vault.vault.check_key_type(import.key_type)?;
+        if import.jwk.kind != import.key_type.kind {
+            return Err(DomainError::bad(
+                "The JWK members do not match its key type.",
+            ));
+        }
+        let crypto = Arc::clone(&self.crypto);
+        let jwk = import.jwk;
+        let material = self.pool.run(move || crypto.import(&jwk)).await??;
+        let shape = Shape {
+            key_type: import.key_type,
+            key_ops: import.key_ops,
+            attributes: import.attributes,
+            tags: import.tags,
+            release_policy: import.release_policy,
+        };
+        self.store_new_version(vault, name, material, shape).await
+    }
+
+    async fn store_new_version(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        material: KeyMaterial,
+        shape: Shape,
+    ) -> DomainResult<KeyVersionRecord> {
+        let now = self.clock.now();
+        let kind = shape.key_type.kind;
+        let key_ops = match shape.key_ops {
+            Some(ops) => check_key_ops(ops, kind)?,
+            None => KeyOp::defaults_for(kind),
+        };
+        check_tags(&shape.tags)?;
+        check_validity_window(shape.attributes.nbf, shape.attributes.exp)?;
+        let exportable = shape.attributes.exportable.unwrap_or(false);
+        check_release_policy(exportable, shape.release_policy.as_ref())?;
+        let id = VersionId {
+            vault: vault.vault.name.clone(),
+            name: name.clone(),
+            version: self.new_version()?,
+        };
+        let sealed = self
+            .crypto
+            .seal(vault.kek(), &sealing_aad(&id), &material.private)?;
+        let record = KeyVersionRecord {
+            id,
+            key_type: shape.key_type,
+            public: material.public,
+            key_ops,
+            attributes: KeyAttributes {
+                enabled: shape.attributes.enabled.unwrap_or(true),
+                nbf: shape.attributes.nbf,
+                exp: shape.attributes.exp,
+                exportable,
+                created: now,
+                updated: now,
+            },
+            tags: shape.tags,
+            release_policy: shape.release_policy,
+            sealed,
+        };
+        self.store.insert_version(&record).await?;
+        self.cache.invalidate(&record.id.vault, name);
+        Ok(record)
+    }
+
+    fn new_version(&self) -> DomainResult<KeyVersion> {
+        let mut bytes = [0u8; 16];
+        self.crypto.fill_random(&mut bytes)?;
+        Ok(KeyVersion::from_random(bytes))
+    }
+
+    /// A version of a live key (the latest when `version` is `None`), from cache when possible.
+    pub(super) async fn cached(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+    ) -> DomainResult<Arc<CachedVersion>> {
+        let vault_name = &vault.vault.name;
+        if let Some(hit) = self.cache.get(vault_name, name, version) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let record = self
+            .store
+            .version(vault_name, name, version)
+            .await?
+            .ok_or_else(|| not_found(name, version))?;
+        Ok(self.cache.insert(record, version.is_none(), generation))
+    }
+
+    /// Reads a version.
+    pub async fn get(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+    ) -> DomainResult<KeyVersionRecord> {
+        Ok(self.cached(vault, name, version).await?.record.clone())
+    }
+
+    /// A page of live keys (latest versions) after `after`.
+    pub async fn list(
+        &self,
+        vault: &OpenVault,
+        after: Option<&KeyName>,
+        limit: usize,
+    ) -> DomainResult<Vec<KeyVersionRecord>> {
+        self.store.list_keys(&vault.vault.name, after, limit).await
+    }
+
+    /// A page of a key's versions.
+    pub async fn versions(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        skip: usize,
+        limit: usize,
+    ) -> DomainResult<Vec<KeyVersionRecord>> {
+        let page = self
+            .store
+            .list_versions(&vault.vault.name, name, skip, limit)
+            .await?;
+        if page.is_empty() && skip == 0 {
+            return Err(not_found(name, None));
+        }
+        Ok(page)
+    }
+
+    /// Updates a version's mutable properties.
+    pub async fn update(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+        update: KeyUpdate,
+    ) -> DomainResult<KeyVersionRecord> {
+        let mut record = self
+            .store
+            .version(&vault.vault.name, name, version)
+            .await?
+            .ok_or_else(|| not_found(name, version))?;
+        apply_update(&mut record, update, self.clock.now())?;
+        self.store.update_version(&record).await?;
+        self.cache.invalidate(&vault.vault.name, name);
+        Ok(record)
+    }
+
+    /// Soft-deletes a key with all its versions.
+    pub async fn delete(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
+        let latest = self
+            .store
+            .version(&vault.vault.name, name, None)
+            .await?
+            .ok_or_else(|| not_found(name, None))?;
+        let deletion = Deletion::starting(&vault.vault, self.clock.now());
+        let deleted = self
+            .store
+            .delete_key(&vault.vault.name, name, deletion)
+            .await?;
+        self.cache.invalidate(&vault.vault.name, name);
+        if !deleted {
+            return Err(not_found(name, None));
+        }
+        Ok(DeletedKey { latest, deletion })
+    }
+
+    /// A deleted key.
+    pub async fn get_deleted(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
+        self.store
+            .deleted_key(&vault.vault.name, name)
+            .await?
+            .ok_or_else(|| DomainError::DeletedKeyNotFound {
+                name: name.to_string(),
+            })
+    }
+
+    /// A page of deleted keys.
+    pub async fn list_deleted(
+        &self,
+        vault: &OpenVault,
+        after: Option<&KeyName>,
+        limit: usize,
+    ) -> DomainResult<Vec<DeletedKey>> {
+        self.store
+            .list_deleted(&vault.vault.name, after, limit)
+            .await
+    }
+
+    /// Recovers a deleted key; returns its latest version.
+    pub async fn recover(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<KeyVersionRecord> {
+        if !self.store.recover_key(&vault.vault.name, name).await? {
+            return Err(DomainError::DeletedKeyNotFound {
+                name: name.to_string(),
+            });
+        }
+        self.cache.invalidate(&vault.vault.name, name);
+        self.get(vault, name, None).await
+    }
+
+    /// Purges a deleted key, unless purge protection holds it.
+    pub async fn purge(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<()> {
+        let deleted = self.get_deleted(vault, name).await?;
+        deleted
+            .deletion
+            .check_purge(&vault.vault, self.clock.now())?;
+        if !self.store.purge_key(&vault.vault.name, name).await? {
+            return Err(DomainError::DeletedKeyNotFound {
+                name: name.to_string(),
+            });
+        }
+        self.cache.invalidate(&vault.vault.name, name);
+        Ok(())
+    }
+
+    /// Creates a new version with the latest version's type, size, operations and tags; its
+    /// expiry comes from the rotation policy.
+    pub async fn rotate(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<KeyVersionRecord> {
+        let latest = self
+            .store
+            .version(&vault.vault.name, name, None)
+            .await?
+            .ok_or_else(|| not_found(name, None))?;
+        let policy = self.store.rotation_policy(&vault.vault.name, name).await?;
+        let spec = latest
+            .public
+            .spec()
+            .ok_or_else(|| DomainError::Internal("stored key has no generatable shape".into()))?;
+        let now = self.clock.now();
+        let new = NewKey {
+            key_type: latest.key_type,
+            spec,
+            key_ops: Some(latest.key_ops.clone()),
+            attributes: AttributeChanges {
+                enabled: Some(true),
+                nbf: None,
+                exp: policy.as_ref().and_then(|p| p.expiry_for(now)),
+                exportable: Some(latest.attributes.exportable),
+            },
+            tags: latest.tags.clone(),
+            release_policy: latest.release_policy.clone(),
+        };
+        self.create(vault, name, new).await
+    }
+
+    /// The key's rotation policy, or the default one.
+    pub async fn rotation_policy(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<RotationPolicy> {
+        let stored = self.store.rotation_policy(&vault.vault.name, name).await?;
+        Ok(stored
+            .unwrap_or_else(|| RotationPolicy::default_for(vault.vault.kind == VaultKind::Vault)))
+    }
+
+    /// Replaces the key's rotation policy.
+    pub async fn set_rotation_policy(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        mut policy: RotationPolicy,
+    ) -> DomainResult<RotationPolicy> {
+        policy.validate(vault.vault.kind == VaultKind::Vault)?;
+        let existing = self.store.rotation_policy(&vault.vault.name, name).await?;
+        let now = self.clock.now();
+        policy.created = existing.and_then(|p| p.created).or(Some(now));
+        policy.updated = Some(now);
+        self.store
+            .set_rotation_policy(&vault.vault.name, name, &policy)
+            .await?;
+        Ok(policy)
+    }
+
+    /// `count` random bytes (1..=128).
+    pub fn random_bytes(&self, count: i64) -> DomainResult<Vec<u8>> {
+        let len = usize::try_from(count)
+            .ok()
+            .filter(|n| (1..=128).contains(n))
+            .ok_or_else(|| {
+                DomainError::bad(
+                    "GetRandomBytesRequest: count cannot be greater than 128 or less than 1",
+                )
+            })?;
+        let mut out = vec![0u8; len];
+        self.crypto.fill_random(&mut out)?;
+        Ok(out)
+    }
+}
+
+struct Shape {
+    key_type: KeyType,
+    key_ops: Option<Vec<KeyOp>>,
+    attributes: AttributeChanges,
+    tags: Tags,
+    release_policy: Option<ReleasePolicy>,
+}
+
+pub(super) fn not_found(name: &KeyName, version: Option<&KeyVersion>) -> DomainError {
+    DomainError::KeyNotFound {
+        name: version.map_or_else(|| name.to_string(), |v| format!("{name}/{v}")),
+    }
+}
+
+fn check_key_type_matches(key_type: KeyType, spec: KeySpec) -> DomainResult<()> {
+    if key_type.kind == spec.kind() {
+        Ok(())
+    } else {
+        Err(DomainError::Internal(
+            "key spec does not match key type".into(),
+        ))
+    }
+}
+
+fn check_key_ops(
+    mut ops: Vec<KeyOp>,
+    kind: strongroom_core::key::KeyKind,
+) -> DomainResult<Vec<KeyOp>> {
+    if let Some(op) = ops.iter().find(|op| !op.applies_to(kind)) {
+        return Err(DomainError::bad(format!(
+            "The key operation {} is not valid for this key type.",
+            op.as_str()
+        )));
+    }
+    ops.dedup();
+    Ok(ops)
+}
+
+fn check_release_policy(exportable: bool, policy: Option<&ReleasePolicy>) -> DomainResult<()> {
+    match (exportable, policy) {
+        (true, None) => Err(DomainError::bad(
+            "Exportable keys must have release policy.",
+        )),
+        (false, Some(_)) => Err(DomainError::bad(
+            "Non-exportable keys must not have release policy.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn apply_update(record: &mut KeyVersionRecord, update: KeyUpdate, now: i64) -> DomainResult<()> {
+    if let Some(ops) = update.key_ops {
+        record.key_ops = check_key_ops(ops, record.key_type.kind)?;
+    }
+    let a = update.attributes;
+    if a.exportable
+        .is_some_and(|e| e != record.attributes.exportable)
+    {
+        return Err(DomainError::bad(
+            "The exportable attribute cannot be changed after a key is created.",
+        ));
+    }
+    if let Some(enabled) = a.enabled {
+        record.attributes.enabled = enabled;
+    }
+    if a.nbf.is_some() {
+        record.attributes.nbf = a.nbf;
+    }
+    if a.exp.is_some() {
+        record.attributes.exp = a.exp;
+    }
+    check_validity_window(record.attributes.nbf, record.attributes.exp)?;
+    if let Some(tags) = update.tags {
+        check_tags(&tags)?;
+        record.tags = tags;
+    }
+    if let Some(policy) = update.release_policy {
+        if record.release_policy.as_ref().is_some_and(|p| p.immutable) {
+            return Err(DomainError::bad(
+                "The release policy is immutable and cannot be changed.",
+            ));
+        }
+        check_release_policy(record.attributes.exportable, Some(&policy))?;
+        record.release_policy = Some(policy);
+    }
+    record.attributes.updated = now;
+    Ok(())
+}
+
+impl KeyService {
+    /// Drops everything cached for a deleted vault.
+    pub fn forget_vault(&self, vault: &strongroom_core::names::VaultName) {
+        self.cache.invalidate_vault(vault);
+    }
+}

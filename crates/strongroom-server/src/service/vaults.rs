@@ -1,0 +1,171 @@
+//! Vaults and managed HSM pools: creation with a fresh KEK sealed under the root key, lookup
+//! with the unsealed KEK cached, deletion.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use strongroom_core::DomainError;
+use strongroom_core::clock::Clock;
+use strongroom_core::error::DomainResult;
+use strongroom_core::names::VaultName;
+use strongroom_core::ports::{CryptoProvider, KeyStore, StoredVault};
+use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
+use zeroize::Zeroizing;
+
+/// A vault with its KEK unsealed, ready for key operations.
+pub struct OpenVault {
+    /// Settings.
+    pub vault: Vault,
+    kek: Zeroizing<[u8; 32]>,
+}
+
+impl OpenVault {
+    /// The vault KEK.
+    pub fn kek(&self) -> &[u8; 32] {
+        &self.kek
+    }
+}
+
+/// The root of trust for vaults: 32 bytes from the root key file.
+pub struct RootKey(Zeroizing<[u8; 32]>);
+
+impl RootKey {
+    /// Wraps key bytes.
+    pub fn new(bytes: Zeroizing<[u8; 32]>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+fn kek_aad(name: &VaultName) -> Vec<u8> {
+    format!("strongroom/vault-kek/v1\0{name}").into_bytes()
+}
+
+/// What a new vault or pool looks like.
+pub struct VaultSpec {
+    /// Name.
+    pub name: VaultName,
+    /// Vault or pool.
+    pub kind: VaultKind,
+    /// SKU (vaults).
+    pub sku: Sku,
+    /// Retention.
+    pub retention: RetentionDays,
+    /// Purge protection.
+    pub purge_protection: bool,
+}
+
+/// Vault management and lookup.
+pub struct VaultService {
+    store: Arc<dyn KeyStore>,
+    crypto: Arc<dyn CryptoProvider>,
+    clock: Arc<dyn Clock>,
+    root: RootKey,
+    open: RwLock<HashMap<VaultName, Arc<OpenVault>>>,
+}
+
+impl VaultService {
+    /// A service over these ports.
+    pub fn new(
+        store: Arc<dyn KeyStore>,
+        crypto: Arc<dyn CryptoProvider>,
+        clock: Arc<dyn Clock>,
+        root: RootKey,
+    ) -> Self {
+        Self {
+            store,
+            crypto,
+            clock,
+            root,
+            open: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The root key (for other server-wide secrets).
+    pub fn root(&self) -> &RootKey {
+        &self.root
+    }
+
+    /// Creates a vault or pool with a fresh KEK.
+    pub async fn create(&self, spec: VaultSpec) -> DomainResult<Vault> {
+        let vault = Vault {
+            name: spec.name,
+            kind: spec.kind,
+            sku: if spec.kind == VaultKind::ManagedHsm {
+                Sku::Premium
+            } else {
+                spec.sku
+            },
+            retention: spec.retention,
+            purge_protection: spec.purge_protection,
+            created: self.clock.now(),
+        };
+        let mut kek = Zeroizing::new([0u8; 32]);
+        self.crypto.fill_random(kek.as_mut())?;
+        let sealed_kek =
+            self.crypto
+                .seal(self.root.bytes(), &kek_aad(&vault.name), kek.as_ref())?;
+        self.store
+            .insert_vault(&StoredVault {
+                vault: vault.clone(),
+                sealed_kek,
+            })
+            .await?;
+        Ok(vault)
+    }
+
+    /// Opens a vault, from cache when possible.
+    pub async fn open(&self, name: &VaultName) -> DomainResult<Arc<OpenVault>> {
+        if let Some(open) = self.open.read().ok().and_then(|m| m.get(name).cloned()) {
+            return Ok(open);
+        }
+        let stored = self
+            .store
+            .vault(name)
+            .await?
+            .ok_or_else(|| DomainError::VaultNotFound {
+                name: name.to_string(),
+            })?;
+        let plain = self
+            .crypto
+            .unseal(self.root.bytes(), &kek_aad(name), &stored.sealed_kek)?;
+        let mut kek = Zeroizing::new([0u8; 32]);
+        if plain.len() != 32 {
+            return Err(DomainError::Internal(
+                "vault KEK has the wrong length".into(),
+            ));
+        }
+        kek.copy_from_slice(&plain);
+        let open = Arc::new(OpenVault {
+            vault: stored.vault,
+            kek,
+        });
+        if let Ok(mut map) = self.open.write() {
+            map.insert(name.clone(), Arc::clone(&open));
+        }
+        Ok(open)
+    }
+
+    /// All vaults and pools.
+    pub async fn list(&self) -> DomainResult<Vec<Vault>> {
+        self.store.vaults().await
+    }
+
+    /// Deletes a vault or pool and every key in it.
+    pub async fn delete(&self, name: &VaultName) -> DomainResult<()> {
+        if let Ok(mut map) = self.open.write() {
+            map.remove(name);
+        }
+        if self.store.delete_vault(name).await? {
+            Ok(())
+        } else {
+            Err(DomainError::VaultNotFound {
+                name: name.to_string(),
+            })
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Building and running the application: `Application::build(config)` prepares everything and
+//! binds the listener; `run_until` serves until the shutdown future completes, then drains
+//! in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use serde_json::json;
+use strongroom_core::DomainError;
+use strongroom_core::clock::{Clock, SystemClock};
+use strongroom_core::ports::{CryptoProvider, KeyStore};
+use strongroom_core::vault::{RetentionDays, Sku, VaultKind};
+use strongroom_crypto::SoftwareCrypto;
+use strongroom_store::SqlStore;
+use tracing::{info, warn};
+
+use crate::auth::{AuthService, AuthSettings};
+use crate::bootstrap;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::pool::CryptoPool;
+use crate::service::scheduler::Scheduler;
+use crate::service::vaults::{RootKey, VaultSpec};
+use crate::service::{KeyService, VaultService};
+use crate::state::{AppState, Inner};
+use crate::tls;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Configuration or files.
+    #[error("{0}")]
+    Setup(String),
+    /// A domain or storage failure during start.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Binding the listener.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What an operator needs to know after start.
+#[derive(Debug, Clone)]
+pub struct StartupInfo {
+    /// The CA to trust, in self-signed mode.
+    pub ca_file: Option<PathBuf>,
+    /// URL of the default vault.
+    pub default_vault_url: String,
+    /// Where the administrator's credentials are.
+    pub admin_credentials: PathBuf,
+    /// Whether this start created the deployment (default vault and administrator).
+    pub first_start: bool,
+}
+
+/// A built, bound, not yet serving server.
+pub struct Application {
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    state: AppState,
+    scheduler: Arc<Scheduler>,
+    info: StartupInfo,
+}
+
+impl Application {
+    /// Builds the server on the system clock.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the server on the given clock (tests pin time).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        config
+            .validate()
+            .map_err(|e| StartupError::Setup(e.to_string()))?;
+        bootstrap::data_dir(&config.data_dir).map_err(StartupError::Setup)?;
+        let crypto: Arc<dyn CryptoProvider> = Arc::new(SoftwareCrypto);
+        let root = bootstrap::root_key(&config.root_key_path(), |b| {
+            crypto.fill_random(b).map_err(|e| e.to_string())
+        })
+        .map_err(StartupError::Setup)?;
+        let tls_files = match (&config.tls_cert_file, &config.tls_key_file) {
+            (Some(cert), Some(key)) => tls::TlsFiles {
+                ca: None,
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => tls::self_signed(&config.data_dir.join("tls"), &config.dns_suffix)
+                .map_err(StartupError::Setup)?,
+        };
+        let tls =
+            tls::server_config(&tls_files.cert, &tls_files.key).map_err(StartupError::Setup)?;
+        let listener =
+            std::net::TcpListener::bind(config.listen).map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let public_port = config.public_port.unwrap_or(addr.port());
+
+        let sql = SqlStore::connect(&config.database_url()).await?;
+        let store: Arc<dyn KeyStore> = Arc::new(sql.clone());
+        let threads = config
+            .crypto_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+        let pool = CryptoPool::start(threads, config.crypto_queue)
+            .map_err(|e| StartupError::Setup(format!("cannot start crypto pool: {e}")))?;
+        let issuer = format!(
+            "https://login.{}:{public_port}/{}/v2.0",
+            config.dns_suffix, config.tenant_id
+        );
+        let settings = AuthSettings {
+            issuer,
+            tenant: config.tenant_id.clone(),
+            lifetime: i64::try_from(config.token_lifetime_secs).unwrap_or(3600),
+        };
+        let auth = Arc::new(
+            AuthService::start(
+                Arc::clone(&store),
+                Arc::clone(&crypto),
+                Arc::clone(&clock),
+                &root,
+                settings,
+            )
+            .await?,
+        );
+        let keys = Arc::new(KeyService::new(
+            Arc::clone(&store),
+            Arc::clone(&crypto),
+            pool,
+            Arc::clone(&clock),
+            config.key_cache_capacity,
+        ));
+        let vaults = Arc::new(VaultService::new(
+            Arc::clone(&store),
+            Arc::clone(&crypto),
+            clock,
+            RootKey::new(root),
+        ));
+        let scheduler = Arc::new(Scheduler::new(Arc::clone(&keys), Arc::clone(&vaults)));
+        let state: AppState = Arc::new(Inner {
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+            config,
+            keys,
+            vaults,
+            auth,
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(true),
+            store: sql,
+            public_port,
+        });
+        let info = first_start(&state, store.as_ref(), tls_files.ca, addr).await?;
+        Ok(Self {
+            listener,
+            addr,
+            tls,
+            state,
+            scheduler,
+            info,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What to tell the operator.
+    pub fn info(&self) -> &StartupInfo {
+        &self.info
+    }
+
+    /// The background scheduler (tests run passes directly).
+    pub fn scheduler(&self) -> Arc<Scheduler> {
+        Arc::clone(&self.scheduler)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, drains for up to 10 s and
+    /// closes the database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let handle = axum_server::Handle::new();
+        let state = Arc::clone(&self.state);
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            state.ready.store(false, Ordering::SeqCst);
+            info!("shutting down: draining in-flight requests");
+            stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+        });
+        let scheduler = Arc::clone(&self.scheduler);
+        let interval = Duration::from_secs(self.state.config.scheduler_interval_secs);
+        let ticker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tick.tick().await;
+                if let Err(e) = scheduler.run_once().await {
+                    warn!(error = %e, "scheduler pass failed");
+                }
+            }
+        });
+        // The routing middleware wraps the router from outside, so its path rewrite happens
+        // before routing.
+        let app = axum::Router::new()
+            .fallback_service(crate::api::router(Arc::clone(&self.state)))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.state),
+                crate::routing::context,
+            ));
+        let served =
+            axum_server::from_tcp_rustls(self.listener, RustlsConfig::from_config(self.tls))?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await;
+        ticker.abort();
+        self.state.store.close().await;
+        served
+    }
+}
+
+const BOOTSTRAP_MARKER: &str = "bootstrap";
+
+/// On the first start of a deployment: the premium vault `default` and an administrator
+/// whose credentials go to a 0600 file in the data directory.
+async fn first_start(
+    state: &AppState,
+    store: &dyn KeyStore,
+    ca: Option<PathBuf>,
+    addr: SocketAddr,
+) -> Result<StartupInfo, StartupError> {
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let server_url = format!("https://{host}:{}", state.public_port);
+    let admin_file = state.config.data_dir.join("admin-credentials.json");
+    let mut marker = [0u8; 16];
+    strongroom_crypto::SoftwareCrypto.fill_random(&mut marker)?;
+    let first = store
+        .put_server_secret_if_absent(BOOTSTRAP_MARKER, &marker)
+        .await?
+        == marker;
+    if first {
+        let spec = VaultSpec {
+            name: "default".parse()?,
+            kind: VaultKind::Vault,
+            sku: Sku::Premium,
+            retention: RetentionDays::DEFAULT,
+            purge_protection: false,
+        };
+        match state.vaults.create(spec).await {
+            Ok(_) | Err(DomainError::VaultAlreadyExists { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let (identity, secret) = state.auth.create_identity("admin".parse()?, true).await?;
+        let ca_file = ca.as_ref().map(|p| p.display().to_string());
+        let doc = json!({
+            "server_url": server_url,
+            "ca_file": ca_file,
+            "tenant_id": state.auth.tenant(),
+            "client_id": identity.client_id,
+            "client_secret": secret,
+            "dns_suffix": state.config.dns_suffix,
+            "token_endpoint": format!("{server_url}/{}/oauth2/v2.0/token", state.auth.tenant()),
+            "env": crate::api::identity_env(state, &identity, &secret, ca_file.as_deref().unwrap_or_default()),
+        });
+        let text =
+            serde_json::to_vec_pretty(&doc).map_err(|e| StartupError::Setup(e.to_string()))?;
+        bootstrap::write_private(&admin_file, &text).map_err(StartupError::Setup)?;
+    }
+    Ok(StartupInfo {
+        ca_file: ca,
+        default_vault_url: server_url,
+        admin_credentials: admin_file,
+        first_start: first,
+    })
+}

@@ -1,0 +1,36 @@
+//! Application state shared by every handler.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::sync::Semaphore;
+
+use crate::auth::AuthService;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::service::{KeyService, VaultService};
+
+/// Everything handlers need.
+pub struct Inner {
+    /// Configuration.
+    pub config: Config,
+    /// Keys.
+    pub keys: Arc<KeyService>,
+    /// Vaults and pools.
+    pub vaults: Arc<VaultService>,
+    /// Tokens and identities.
+    pub auth: Arc<AuthService>,
+    /// Request metrics.
+    pub metrics: Metrics,
+    /// Admission control: one permit per request in flight.
+    pub in_flight: Arc<Semaphore>,
+    /// False while shutting down.
+    pub ready: AtomicBool,
+    /// Storage health probe.
+    pub store: strongroom_store::SqlStore,
+    /// Port used in URLs printed for clients.
+    pub public_port: u16,
+}
+
+/// Shared state handle.
+pub type AppState = Arc<Inner>;

@@ -1,0 +1,398 @@
+//! Command-line syntax, shaped like `az keyvault key` where it fits.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::serve::ServeArgs;
+
+/// Strongroom: a self-hostable confidential key management service.
+#[derive(Debug, Parser)]
+#[command(name = "strongroom", version)]
+pub struct Cli {
+    /// Credentials file of the identity to act as (default: ./strongroom-data/admin-credentials.json).
+    #[arg(long, global = true, env = "STRONGROOM_CREDENTIALS")]
+    pub credentials: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Json)]
+    pub output: Output,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Pretty JSON.
+    Json,
+    /// A table.
+    Table,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage vaults.
+    Vault {
+        /// Action.
+        #[command(subcommand)]
+        action: ContainerAction,
+    },
+    /// Manage managed HSM pools.
+    Hsm {
+        /// Action.
+        #[command(subcommand)]
+        action: ContainerAction,
+    },
+    /// Manage identities.
+    Identity {
+        /// Action.
+        #[command(subcommand)]
+        action: IdentityAction,
+    },
+    /// Manage and use keys.
+    Key {
+        /// Action.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// Get random bytes from a vault or pool.
+    Rng {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// How many bytes (1-128).
+        #[arg(long, default_value_t = 32)]
+        count: i64,
+    },
+}
+
+/// Vault and pool actions.
+#[derive(Debug, Subcommand)]
+pub enum ContainerAction {
+    /// Create.
+    Create {
+        /// Name (3-24 letters, digits, hyphens).
+        #[arg(long, short = 'n')]
+        name: String,
+        /// SKU (vaults): standard or premium.
+        #[arg(long, default_value = "premium")]
+        sku: String,
+        /// Soft-delete retention in days (7-90).
+        #[arg(long, default_value_t = 90)]
+        retention_days: u32,
+        /// Refuse purge until retention ends (cannot be undone).
+        #[arg(long)]
+        purge_protection: bool,
+    },
+    /// List.
+    List,
+    /// Show one.
+    Show {
+        /// Name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// Delete with all its keys.
+    Delete {
+        /// Name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+}
+
+/// Identity actions.
+#[derive(Debug, Subcommand)]
+pub enum IdentityAction {
+    /// Create an identity and print the environment a workload sets to use it.
+    Create {
+        /// Name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// Make it an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List.
+    List,
+    /// Delete.
+    Delete {
+        /// Name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+}
+
+/// Which vault or pool (default: the default vault).
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Vault name.
+    #[arg(long, conflicts_with = "hsm_name")]
+    pub vault_name: Option<String>,
+    /// Managed HSM pool name.
+    #[arg(long)]
+    pub hsm_name: Option<String>,
+}
+
+/// A key and optional version.
+#[derive(Debug, Clone, Args)]
+pub struct KeyRef {
+    /// Where.
+    #[command(flatten)]
+    pub at: Target,
+    /// Key name.
+    #[arg(long, short = 'n')]
+    pub name: String,
+    /// Version (default: latest).
+    #[arg(long, default_value = "")]
+    pub version: String,
+}
+
+/// Attributes settable at create and update.
+#[derive(Debug, Clone, Args)]
+pub struct KeyProps {
+    /// Permitted operations.
+    #[arg(long, num_args = 1..)]
+    pub ops: Option<Vec<String>>,
+    /// Tags as name=value.
+    #[arg(long, num_args = 1..)]
+    pub tags: Option<Vec<String>>,
+    /// Expiry, Unix seconds.
+    #[arg(long)]
+    pub expires: Option<i64>,
+    /// Not before, Unix seconds.
+    #[arg(long)]
+    pub not_before: Option<i64>,
+}
+
+/// Key actions.
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Create a key (or a new version).
+    Create {
+        /// Where and which.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// Key type: RSA, EC, oct (with --protection hsm: RSA-HSM, EC-HSM, oct-HSM).
+        #[arg(long, default_value = "RSA")]
+        kty: String,
+        /// RSA or AES size in bits.
+        #[arg(long)]
+        size: Option<u32>,
+        /// EC curve: P-256, P-256K, P-384, P-521.
+        #[arg(long)]
+        curve: Option<String>,
+        /// software or hsm.
+        #[arg(long, default_value = "software")]
+        protection: String,
+        /// Create disabled.
+        #[arg(long)]
+        disabled: bool,
+        /// Properties.
+        #[command(flatten)]
+        props: KeyProps,
+    },
+    /// Import a private key from a JWK file.
+    Import {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// JSON Web Key file with private members.
+        #[arg(long)]
+        jwk_file: PathBuf,
+        /// software or hsm.
+        #[arg(long, default_value = "software")]
+        protection: String,
+    },
+    /// Show a key.
+    Show(KeyRef),
+    /// List keys.
+    List {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+    },
+    /// List a key's versions.
+    ListVersions {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// Update a version's attributes.
+    SetAttributes {
+        /// Which.
+        #[command(flatten)]
+        key: KeyRef,
+        /// Enable or disable.
+        #[arg(long)]
+        enabled: Option<bool>,
+        /// Properties.
+        #[command(flatten)]
+        props: KeyProps,
+    },
+    /// Soft-delete a key.
+    Delete {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// Recover a deleted key.
+    Recover {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// Purge a deleted key.
+    Purge {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// List deleted keys.
+    ListDeleted {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+    },
+    /// Back a key up to a file.
+    Backup {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// Output file.
+        #[arg(long, short = 'f')]
+        file: PathBuf,
+    },
+    /// Restore a key from a backup file.
+    Restore {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Backup file.
+        #[arg(long, short = 'f')]
+        file: PathBuf,
+    },
+    /// Create a new version now.
+    Rotate {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// Encrypt (value base64).
+    Encrypt(CipherArgs),
+    /// Decrypt (value base64).
+    Decrypt(CipherArgs),
+    /// Wrap a key (value base64).
+    Wrap(CipherArgs),
+    /// Unwrap a key (value base64).
+    Unwrap(CipherArgs),
+    /// Sign a digest (base64).
+    Sign {
+        /// Which.
+        #[command(flatten)]
+        key: KeyRef,
+        /// Algorithm, e.g. RS256, ES256.
+        #[arg(long, short = 'a')]
+        algorithm: String,
+        /// Digest, base64.
+        #[arg(long)]
+        digest: String,
+    },
+    /// Verify a signature over a digest.
+    Verify {
+        /// Which.
+        #[command(flatten)]
+        key: KeyRef,
+        /// Algorithm.
+        #[arg(long, short = 'a')]
+        algorithm: String,
+        /// Digest, base64.
+        #[arg(long)]
+        digest: String,
+        /// Signature, base64.
+        #[arg(long)]
+        signature: String,
+    },
+    /// Show or update the rotation policy.
+    RotationPolicy {
+        /// Action.
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+}
+
+/// Arguments of encrypt, decrypt, wrap and unwrap.
+#[derive(Debug, Clone, Args)]
+pub struct CipherArgs {
+    /// Which.
+    #[command(flatten)]
+    pub key: KeyRef,
+    /// Algorithm, e.g. RSA-OAEP-256, A256GCM, A256KW.
+    #[arg(long, short = 'a')]
+    pub algorithm: String,
+    /// Input, base64.
+    #[arg(long)]
+    pub value: String,
+    /// IV, base64.
+    #[arg(long)]
+    pub iv: Option<String>,
+    /// Additional authenticated data, base64.
+    #[arg(long)]
+    pub aad: Option<String>,
+    /// Authentication tag, base64.
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+/// Rotation policy actions.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Show.
+    Show {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+    /// Replace with a policy given as JSON (a file path, or the JSON itself).
+    Update {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Key name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// Policy JSON or a file holding it.
+        #[arg(long)]
+        value: String,
+    },
+}

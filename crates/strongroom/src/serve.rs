@@ -1,0 +1,98 @@
+//! `strongroom serve`: configuration layering, logging, startup banner, signals.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use strongroom_server::{Application, Config};
+
+/// Flags of `serve`, applied over the file and the environment.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "STRONGROOM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, TLS material, root key, admin credentials).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8443 (port 0 picks a free port).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Database URL (default: SQLite in the data directory).
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut config = Config::load(args.config.as_deref())?;
+    config.apply_env(std::env::vars())?;
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(listen) = &args.listen {
+        config.set("listen", listen)?;
+    }
+    if let Some(url) = &args.database_url {
+        config.database_url = Some(url.clone());
+    }
+    Ok(config)
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+    let app = Application::build(config.clone()).await?;
+    let info = app.info().clone();
+    println!("Strongroom is listening on https://{}", app.local_addr());
+    if let Some(ca) = &info.ca_file {
+        println!("  CA certificate to trust: {}", ca.display());
+    }
+    println!("  default vault:           {}", info.default_vault_url);
+    println!(
+        "  vaults:                  https://<name>.vault.{}:{}",
+        config.dns_suffix,
+        app.local_addr().port()
+    );
+    println!(
+        "  managed HSM pools:       https://<name>.managedhsm.{}:{}",
+        config.dns_suffix,
+        app.local_addr().port()
+    );
+    println!(
+        "  admin credentials:       {}",
+        info.admin_credentials.display()
+    );
+    println!("  data directory:          {}", config.data_dir.display());
+    app.run_until(shutdown_signal())
+        .await
+        .context("server failed")?;
+    println!("Strongroom stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
