@@ -169,6 +169,7 @@ def server():
     env = dict(os.environ)
     env["STRONGROOM_SCHEDULER_INTERVAL_SECS"] = "1"
     env.setdefault("RUST_LOG", "info")
+    env.setdefault("NO_COLOR", "1")
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [binary, "serve", "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}"],

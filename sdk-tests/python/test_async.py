@@ -204,7 +204,7 @@ async def test_async_hsm_gcm_and_rng(hsm_url, acred):
         enc = await crypto.encrypt(EncryptionAlgorithm.a256_gcm, b"async gcm", additional_authenticated_data=aad)
         dec = await crypto.decrypt(
             EncryptionAlgorithm.a256_gcm, enc.ciphertext, iv=enc.iv,
-            authentication_tag=enc.authentication_tag, additional_authenticated_data=aad,
+            authentication_tag=enc.tag, additional_authenticated_data=aad,
         )
         assert dec.plaintext == b"async gcm"
 

@@ -116,3 +116,16 @@ def test_bare_host_default_vault_needs_verification_off(server, credential):
         assert client.get_key(name).id == key.id
         with pytest.raises(ResourceNotFoundError):
             client.get_key(unique("missing"))
+
+
+def test_percent_encoded_api_version(server, credential, premium_url):
+    # The JavaScript SDK sends ?api%2Dversion=...; the query name must be decoded.
+    token = credential.get_token(f"https://vault.{DNS_SUFFIX}:{server.port}/.default").token
+    resp = requests.get(
+        f"{premium_url}/keys?api%2Dversion=7.6",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=server.ca_file,
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    assert isinstance(resp.json()["value"], list)

@@ -4,9 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.keyvault.keys import KeyCurveName, KeyType
+from azure.keyvault.keys import JsonWebKey, KeyCurveName, KeyType
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from helpers import CURVES, ec_public_key, rsa_public_key, unique
+from helpers import CURVES, ec_private_jwk, ec_public_key, rsa_public_key, unique
 
 
 def _check_rsa(key, size, name, url, kty):
@@ -157,3 +158,12 @@ def test_bad_key_name_rejected(premium):
     with pytest.raises(HttpResponseError) as info:
         premium.create_ec_key("bad_name_with_underscores")
     assert info.value.status_code in (400, 404)
+
+
+def test_import_hsm_on_standard_vault_rejected(standard):
+    jwk = JsonWebKey(**ec_private_jwk(ec.generate_private_key(ec.SECP256R1()), "P-256"))
+    with pytest.raises(HttpResponseError) as info:
+        standard.import_key(unique("imphsmstd"), jwk, hardware_protected=True)
+    assert info.value.status_code == 400
+    # The same key imported as software-protected is fine.
+    assert standard.import_key(unique("impswstd"), jwk).key_type == KeyType.ec

@@ -58,22 +58,22 @@ def test_gcm_round_trip_sdk(aes_generated, credential, size):
     enc = crypto.encrypt(alg, plaintext, additional_authenticated_data=aad)
     assert enc.key_id == key.id
     assert len(enc.iv) == 12
-    assert len(enc.authentication_tag) == 16
+    assert len(enc.tag) == 16
     assert len(enc.ciphertext) == len(plaintext)
     assert enc.ciphertext != plaintext
     dec = crypto.decrypt(
-        alg, enc.ciphertext, iv=enc.iv, authentication_tag=enc.authentication_tag, additional_authenticated_data=aad
+        alg, enc.ciphertext, iv=enc.iv, authentication_tag=enc.tag, additional_authenticated_data=aad
     )
     assert dec.plaintext == plaintext
 
     # Wrong AAD or tag fails authentication.
     with pytest.raises(HttpResponseError) as info:
         crypto.decrypt(
-            alg, enc.ciphertext, iv=enc.iv, authentication_tag=enc.authentication_tag,
+            alg, enc.ciphertext, iv=enc.iv, authentication_tag=enc.tag,
             additional_authenticated_data=b"other",
         )
     assert 400 <= info.value.status_code < 500
-    bad_tag = bytes([enc.authentication_tag[0] ^ 1]) + enc.authentication_tag[1:]
+    bad_tag = bytes([enc.tag[0] ^ 1]) + enc.tag[1:]
     with pytest.raises(HttpResponseError):
         crypto.decrypt(alg, enc.ciphertext, iv=enc.iv, authentication_tag=bad_tag, additional_authenticated_data=aad)
 
@@ -86,7 +86,7 @@ def test_gcm_matches_cryptography(aes_imported, credential, size):
     aad = os.urandom(20)
     plaintext = b"gcm interop check"
     enc = crypto.encrypt(alg, plaintext, additional_authenticated_data=aad)
-    assert AESGCM(k).decrypt(enc.iv, enc.ciphertext + enc.authentication_tag, aad) == plaintext
+    assert AESGCM(k).decrypt(enc.iv, enc.ciphertext + enc.tag, aad) == plaintext
 
     # Encrypted by `cryptography`, decrypted by the service.
     iv = os.urandom(12)
@@ -99,9 +99,9 @@ def test_gcm_without_aad(aes_imported, credential):
     k, key = aes_imported[256]
     crypto = CryptographyClient(key, credential)
     enc = crypto.encrypt(EncryptionAlgorithm.a256_gcm, b"no aad")
-    assert AESGCM(k).decrypt(enc.iv, enc.ciphertext + enc.authentication_tag, None) == b"no aad"
+    assert AESGCM(k).decrypt(enc.iv, enc.ciphertext + enc.tag, None) == b"no aad"
     assert crypto.decrypt(
-        EncryptionAlgorithm.a256_gcm, enc.ciphertext, iv=enc.iv, authentication_tag=enc.authentication_tag
+        EncryptionAlgorithm.a256_gcm, enc.ciphertext, iv=enc.iv, authentication_tag=enc.tag
     ).plaintext == b"no aad"
 
 

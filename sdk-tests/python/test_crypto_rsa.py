@@ -194,3 +194,24 @@ def test_latest_version_crypto_path(rsa_keys, credential, premium_url):
     resp = send_json(client, "POST", f"/keys/{key.name}//sign", {"alg": "RS256", "value": b64url(digest)})
     assert resp.status_code == 200, resp.text()
     assert b64url_decode(resp.json()["value"]) == sig.signature
+
+
+@pytest.fixture(scope="module")
+def large_rsa_keys(premium):
+    return {size: premium.create_rsa_key(unique(f"crsa{size}"), size=size, hardware_protected=True) for size in (3072, 4096)}
+
+
+@pytest.mark.parametrize("size", [3072, 4096])
+def test_large_rsa_keys(large_rsa_keys, credential, size):
+    key = large_rsa_keys[size]
+    crypto = CryptographyClient(key, credential)
+    pub = rsa_public_key(key.key)
+    for alg in ("RS512", "PS256"):
+        digest = digest_for(alg, b"large key")
+        sig = crypto.sign(SignatureAlgorithm(alg), digest).signature
+        assert len(sig) == size // 8
+        pad = padding.PSS(mgf=padding.MGF1(SIG_HASH[alg][1]()), salt_length=len(digest)) if alg.startswith("PS") else padding.PKCS1v15()
+        pub.verify(sig, digest, pad, Prehashed(SIG_HASH[alg][1]()))
+    plaintext = os.urandom(64)
+    ct = pub.encrypt(plaintext, _oaep_padding("RSA-OAEP-256"))
+    assert crypto.decrypt(EncryptionAlgorithm.rsa_oaep_256, ct).plaintext == plaintext

@@ -82,9 +82,9 @@ def test_import_oct_into_hsm(hsm, credential, size):
     aad = b"header"
     alg = EncryptionAlgorithm(f"A{size}GCM")
     result = CryptographyClient(key, credential).encrypt(alg, b"secret message", additional_authenticated_data=aad)
-    assert result.iv and result.authentication_tag
+    assert result.iv and result.tag
     # Decrypt independently with the key we imported.
-    assert AESGCM(k).decrypt(result.iv, result.ciphertext + result.authentication_tag, aad) == b"secret message"
+    assert AESGCM(k).decrypt(result.iv, result.ciphertext + result.tag, aad) == b"secret message"
 
 
 def test_import_new_version(premium, rsa_local):

@@ -1,12 +1,13 @@
 """Get/list/update, soft delete, purge, backup/restore, rotation."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.keys import KeyRotationLifetimeAction, KeyRotationPolicy, KeyRotationPolicyAction
 
-from helpers import enum_text, error_code, send_json, unique, wait_deleted, wait_gone_from_deleted, wait_purged
+from helpers import b64url, enum_text, error_code, send_json, unique, wait_deleted, wait_gone_from_deleted, wait_purged
 
 
 def _now():
@@ -325,3 +326,74 @@ def test_rotate_applies_policy_expiry(premium):
     assert rotated.properties.expires_on is not None
     delta = rotated.properties.expires_on - rotated.properties.created_on
     assert abs(delta.total_seconds() - 90 * 86400) < 120
+
+
+def test_rotation_policy_validation(premium):
+    name = unique("rotbad")
+    premium.create_ec_key(name)
+    too_short_expiry = KeyRotationPolicy(
+        lifetime_actions=[KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_after_create="P7D")],
+        expires_in="P27D",
+    )
+    with pytest.raises(HttpResponseError) as info:
+        premium.update_key_rotation_policy(name, too_short_expiry)
+    assert info.value.status_code == 400
+    two_rotates = KeyRotationPolicy(
+        lifetime_actions=[
+            KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_after_create="P30D"),
+            KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_after_create="P40D"),
+        ],
+        expires_in="P90D",
+    )
+    with pytest.raises(HttpResponseError) as info:
+        premium.update_key_rotation_policy(name, two_rotates)
+    assert info.value.status_code == 400
+
+
+def test_scheduler_rotates_due_key(premium):
+    """A rotate action timeBeforeExpiry P10D on a key expiring in 8 days is already due."""
+    name = unique("autorot")
+    first = premium.create_ec_key(name, expires_on=_now() + timedelta(days=8))
+    premium.update_key_rotation_policy(
+        name,
+        KeyRotationPolicy(
+            lifetime_actions=[KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_before_expiry="P10D")],
+            expires_in="P90D",
+        ),
+    )
+    deadline = time.monotonic() + 20
+    latest = first
+    while time.monotonic() < deadline:
+        latest = premium.get_key(name)
+        if latest.properties.version != first.properties.version:
+            break
+        time.sleep(0.5)
+    assert latest.properties.version != first.properties.version, "scheduler did not rotate the due key"
+    assert latest.key.crv == first.key.crv
+    assert latest.key.x != first.key.x
+    delta = latest.properties.expires_on - latest.properties.created_on
+    assert abs(delta.total_seconds() - 90 * 86400) < 120
+    # The new version is not due, so it is not rotated again.
+    time.sleep(3)
+    versions = [p.version for p in premium.list_properties_of_key_versions(name)]
+    assert len(versions) == 2, versions
+
+
+@pytest.mark.parametrize("op_path", ["wrapKey", "Sign", "SIGN"])
+def test_path_words_case_insensitive(premium, op_path):
+    key = premium.create_rsa_key(unique("case"), size=2048)
+    alg, value = ("RSA-OAEP", b"\x01" * 32) if op_path == "wrapKey" else ("RS256", b"\x02" * 32)
+    resp = send_json(premium, "POST", f"/keys/{key.name}/{key.properties.version}/{op_path}",
+                     {"alg": alg, "value": b64url(value)})
+    assert resp.status_code == 200, resp.text()
+    assert resp.json()["kid"] == key.id
+
+
+def test_deleted_keys_path_case_insensitive(premium):
+    name = unique("delcase")
+    premium.create_ec_key(name)
+    wait_deleted(premium, name)
+    resp = send_json(premium, "GET", f"/deletedKeys/{name}")
+    assert resp.status_code == 200, resp.text()
+    assert resp.json()["recoveryId"].endswith(f"/deletedkeys/{name}")
+    premium.purge_deleted_key(name)

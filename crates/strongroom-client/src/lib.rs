@@ -165,10 +165,10 @@ impl Client {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let mut tokens = self.tokens.lock().await;
-        if let Some((token, exp)) = tokens.get(resource) {
-            if *exp > now + 60 {
-                return Ok(token.clone());
-            }
+        if let Some((token, exp)) = tokens.get(resource)
+            && *exp > now + 60
+        {
+            return Ok(token.clone());
         }
         let url = format!(
             "{}/{}/oauth2/v2.0/token",

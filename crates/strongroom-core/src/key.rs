@@ -364,7 +364,7 @@ pub enum DigestAlg {
 
 impl DigestAlg {
     /// Digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
@@ -639,7 +639,7 @@ mod tests {
                 .parse::<SignatureAlgorithm>()
                 .unwrap()
                 .digest()
-                .len(),
+                .output_len(),
             48
         );
     }

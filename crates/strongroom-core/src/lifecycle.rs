@@ -34,20 +34,21 @@ impl VersionState {
     }
 }
 
-/// Refuses `op` unless the version lists it in `key_ops` and, for private-key operations
-/// (decrypt, sign, unwrapKey), is active. Public-key operations (encrypt, verify, wrapKey) stay
-/// available on disabled or expired keys, as on Key Vault.
+/// Refuses `op` unless the version is enabled and lists `op` in its `key_ops`. Outside the
+/// `nbf`/`exp` window a version still decrypts, unwraps and verifies (so data protected while
+/// it was valid stays recoverable) but no longer encrypts, wraps or signs, as Key Vault
+/// documents for date-time controlled operations.
 pub fn check_operation(
     attributes: &KeyAttributes,
     key_ops: &[KeyOp],
     op: KeyOp,
     now: UnixTime,
 ) -> Result<(), DomainError> {
-    let private = matches!(op, KeyOp::Decrypt | KeyOp::Sign | KeyOp::UnwrapKey);
+    let protects = matches!(op, KeyOp::Encrypt | KeyOp::WrapKey | KeyOp::Sign);
     let refusal = match VersionState::of(attributes, now) {
-        VersionState::Disabled if private => Some(Refusal::Disabled),
-        VersionState::NotYetValid if private => Some(Refusal::NotYetValid),
-        VersionState::Expired if private => Some(Refusal::Expired),
+        VersionState::Disabled => Some(Refusal::Disabled),
+        VersionState::NotYetValid if protects => Some(Refusal::NotYetValid),
+        VersionState::Expired if protects => Some(Refusal::Expired),
         _ if !key_ops.contains(&op) => Some(Refusal::OperationNotPermitted),
         _ => None,
     };
@@ -160,9 +161,12 @@ mod tests {
         ));
         let err = check_operation(&attrs(false, None, None), &[KeyOp::Sign], KeyOp::Sign, 0);
         assert!(err.unwrap_err().to_string().contains("disabled"));
-        let ops = [KeyOp::Verify, KeyOp::Encrypt];
-        assert!(check_operation(&attrs(false, None, Some(0)), &ops, KeyOp::Verify, 5).is_ok());
-        assert!(check_operation(&attrs(true, None, Some(0)), &ops, KeyOp::Decrypt, 5).is_err());
+        let ops = [KeyOp::Verify, KeyOp::Encrypt, KeyOp::Decrypt];
+        assert!(check_operation(&attrs(false, None, None), &ops, KeyOp::Verify, 5).is_err());
+        assert!(check_operation(&attrs(true, None, Some(0)), &ops, KeyOp::Decrypt, 5).is_ok());
+        assert!(check_operation(&attrs(true, None, Some(0)), &ops, KeyOp::Verify, 5).is_ok());
+        assert!(check_operation(&attrs(true, None, Some(0)), &ops, KeyOp::Encrypt, 5).is_err());
+        assert!(check_operation(&attrs(true, Some(9), None), &ops, KeyOp::Encrypt, 5).is_err());
     }
 
     #[test]

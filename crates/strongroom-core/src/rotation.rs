@@ -202,12 +202,12 @@ impl RotationPolicy {
                 "Notify lifetime actions are not supported by Managed HSM.",
             ));
         }
-        if let Some(expiry) = &self.expiry_time {
-            if expiry.seconds() < 28 * DAY {
-                return Err(DomainError::bad(
-                    "The expiryTime of a rotation policy must be at least 28 days (P28D).",
-                ));
-            }
+        if let Some(expiry) = &self.expiry_time
+            && expiry.seconds() < 28 * DAY
+        {
+            return Err(DomainError::bad(
+                "The expiryTime of a rotation policy must be at least 28 days (P28D).",
+            ));
         }
         self.lifetime_actions
             .iter()
@@ -221,12 +221,12 @@ impl RotationPolicy {
                 "A rotation trigger must be at least 7 days (P7D).",
             ));
         }
-        if let (Trigger::BeforeExpiry(_), None) = (&action.trigger, &self.expiry_time) {
-            if action.action == ActionType::Rotate {
-                return Err(DomainError::bad(
-                    "A timeBeforeExpiry rotation trigger requires the policy's expiryTime.",
-                ));
-            }
+        if let (Trigger::BeforeExpiry(_), None) = (&action.trigger, &self.expiry_time)
+            && action.action == ActionType::Rotate
+        {
+            return Err(DomainError::bad(
+                "A timeBeforeExpiry rotation trigger requires the policy's expiryTime.",
+            ));
         }
         match (&self.expiry_time, &action.trigger) {
             (Some(expiry), Trigger::AfterCreate(d) | Trigger::BeforeExpiry(d))

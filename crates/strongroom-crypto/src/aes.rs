@@ -214,7 +214,7 @@ impl AesKey {
                 .less_safe_encrypt(&mut buf, context)
                 .map_err(failed)?;
         } else {
-            if buf.is_empty() || buf.len() % 16 != 0 {
+            if buf.is_empty() || !buf.len().is_multiple_of(16) {
                 return Err(DomainError::bad(
                     "AES-CBC without padding needs a plaintext that is a non-empty multiple of 16 bytes; use A*CBCPAD.",
                 ));
@@ -238,7 +238,7 @@ impl AesKey {
         let iv = Self::cbc_iv(Some(iv))?;
         let context = DecryptionContext::Iv128(FixedLength::from(iv));
         let mut buf = input.value.clone();
-        if buf.is_empty() || buf.len() % 16 != 0 {
+        if buf.is_empty() || !buf.len().is_multiple_of(16) {
             return Err(DomainError::bad(
                 "AES-CBC ciphertext must be a non-empty multiple of 16 bytes.",
             ));
@@ -297,7 +297,7 @@ macro_rules! with_kek {
 
 fn kw(key: &[u8], data: &[u8], mode: Mode) -> DomainResult<Vec<u8>> {
     use aes_kw::{KwAes128, KwAes192, KwAes256};
-    if data.len() % 8 != 0 || data.len() < 16 {
+    if !data.len().is_multiple_of(8) || data.len() < 16 {
         return Err(DomainError::bad(
             "AES key wrap needs a key of at least 16 bytes in multiples of 8; use CKM_AES_KEY_WRAP_PAD for other lengths.",
         ));
@@ -317,7 +317,7 @@ fn kwp(key: &[u8], data: &[u8], mode: Mode) -> DomainResult<Vec<u8>> {
     if data.is_empty() {
         return Err(DomainError::bad("The key to wrap must not be empty."));
     }
-    if matches!(mode, Mode::Unwrap) && (data.len() % 8 != 0 || data.len() < 16) {
+    if matches!(mode, Mode::Unwrap) && (!data.len().is_multiple_of(8) || data.len() < 16) {
         return Err(unwrap_failed());
     }
     let mut buf = vec![0u8; data.len() + 16];

@@ -165,7 +165,7 @@ fn import_digest(
     alg: SignatureAlgorithm,
     digest: &[u8],
 ) -> DomainResult<aws_lc_rs::digest::Digest> {
-    let expected = alg.digest().len();
+    let expected = alg.digest().output_len();
     aws_lc_rs::digest::Digest::import_less_safe(digest, digest_alg(alg.digest())).map_err(|_| {
         DomainError::bad(format!(
             "The digest must be {expected} bytes for this algorithm; got {} bytes.",

@@ -90,8 +90,8 @@ pub fn classify(host: &str, suffix: &str) -> Target {
     if host == format!("login.{suffix}") {
         return Target::Login;
     }
-    let kinds: [(&str, fn(VaultName) -> Target); 2] =
-        [("vault", Target::Vault), ("managedhsm", Target::ManagedHsm)];
+    type Make = fn(VaultName) -> Target;
+    let kinds: [(&str, Make); 2] = [("vault", Target::Vault), ("managedhsm", Target::ManagedHsm)];
     for (kind, make) in kinds {
         if let Some(label) = host.strip_suffix(&format!(".{kind}.{suffix}")) {
             return match label.parse::<VaultName>() {
@@ -108,10 +108,10 @@ pub fn classify(host: &str, suffix: &str) -> Target {
 
 /// Splits `host[:port]` (IPv6 literals in brackets).
 fn split_authority(authority: &str) -> (&str, &str) {
-    if let Some(rest) = authority.strip_prefix('[') {
-        if let Some((host, port)) = rest.split_once(']') {
-            return (host, port);
-        }
+    if let Some(rest) = authority.strip_prefix('[')
+        && let Some((host, port)) = rest.split_once(']')
+    {
+        return (host, port);
     }
     match authority.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
@@ -192,10 +192,11 @@ pub fn normalize_path(path: &str, is_post: bool) -> Option<String> {
     }
     let root = segments.get(1).cloned().unwrap_or_default();
     if root == "keys" {
-        if count == 3 && is_post {
-            if let Some(s) = segments.get_mut(2) {
-                lower_if(s, &["restore"]);
-            }
+        if count == 3
+            && is_post
+            && let Some(s) = segments.get_mut(2)
+        {
+            lower_if(s, &["restore"]);
         }
         if let Some(s) = segments.get_mut(3) {
             lower_if(s, KEY_WORDS);
@@ -203,10 +204,10 @@ pub fn normalize_path(path: &str, is_post: bool) -> Option<String> {
         if let Some(s) = segments.get_mut(4) {
             lower_if(s, OP_WORDS);
         }
-    } else if root == "deletedkeys" {
-        if let Some(s) = segments.get_mut(3) {
-            lower_if(s, &["recover"]);
-        }
+    } else if root == "deletedkeys"
+        && let Some(s) = segments.get_mut(3)
+    {
+        lower_if(s, &["recover"]);
     }
     let joined = segments.join("/");
     (joined != path).then_some(joined)

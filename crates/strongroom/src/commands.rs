@@ -60,11 +60,8 @@ async fn container(client: &Client, kind: &str, action: ContainerAction) -> anyh
             retention_days,
             purge_protection,
         } => {
-            let mut body =
-                json!({ "retention_days": retention_days, "purge_protection": purge_protection });
-            if kind == "vaults" {
-                body["sku"] = json!(sku);
-            }
+            let sku = (kind == "vaults").then_some(sku);
+            let body = json!({ "retention_days": retention_days, "purge_protection": purge_protection, "sku": sku });
             client
                 .admin(Method::PUT, &format!("/{kind}/{name}"), Some(&body))
                 .await?
@@ -166,12 +163,7 @@ fn key_path(key: &KeyRef, op: &str) -> String {
 }
 
 async fn cipher(client: &Client, args: CipherArgs, op: &str) -> anyhow::Result<Value> {
-    let mut body = json!({ "alg": args.algorithm, "value": args.value });
-    for (name, v) in [("iv", &args.iv), ("aad", &args.aad), ("tag", &args.tag)] {
-        if let Some(v) = v {
-            body[name] = json!(v);
-        }
-    }
+    let body = json!({ "alg": args.algorithm, "value": args.value, "iv": args.iv, "aad": args.aad, "tag": args.tag });
     Ok(client
         .data(
             &target(&args.key.at),

@@ -148,8 +148,8 @@ impl AuthService {
             "uti": b64::encode(uti),
             "ver": "2.0",
         });
-        if identity.admin {
-            claims["roles"] = json!([ADMIN_ROLE]);
+        if let (true, Some(map)) = (identity.admin, claims.as_object_mut()) {
+            map.insert("roles".into(), json!([ADMIN_ROLE]));
         }
         let token = self
             .signer

@@ -1,0 +1,145 @@
+//! `TestApp`: one server per test, with its own data directory and pinned clock.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use strongroom_client::{Client, ClientError, Container, Credentials};
+use strongroom_core::clock::ManualClock;
+use strongroom_server::service::scheduler::{PassReport, Scheduler};
+use strongroom_server::{Application, Config};
+
+/// Start of pinned time: 2026-12-01T00:00:00Z.
+pub const T0: i64 = 1_796_083_200;
+
+pub struct TestApp {
+    pub port: u16,
+    pub clock: Arc<ManualClock>,
+    pub client: Client,
+    pub creds: Credentials,
+    scheduler: Arc<Scheduler>,
+    _dir: tempfile::TempDir,
+    _server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestApp {
+    /// A server whose tokens outlive every clock jump the tests make.
+    pub async fn spawn() -> Self {
+        Self::spawn_with_token_lifetime(400 * 86_400).await
+    }
+
+    pub async fn spawn_with_token_lifetime(seconds: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.data_dir = dir.path().join("data");
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.scheduler_interval_secs = 3600;
+        config.log = "warn".into();
+        config.token_lifetime_secs = seconds;
+        let clock = Arc::new(ManualClock::new(T0));
+        let app = Application::build_with_clock(config, clock.clone())
+            .await
+            .unwrap();
+        let port = app.local_addr().port();
+        let scheduler = app.scheduler();
+        let creds_path = app.info().admin_credentials.clone();
+        let server = tokio::spawn(app.run_until(std::future::pending()));
+        let text = std::fs::read_to_string(&creds_path).unwrap();
+        let creds: Credentials = serde_json::from_str(&text).unwrap();
+        let client = Client::new(creds.clone()).await.unwrap();
+        Self {
+            port,
+            clock,
+            client,
+            creds,
+            scheduler,
+            _dir: dir,
+            _server: server,
+        }
+    }
+
+    /// Creates a vault (`hsm` = managed HSM pool).
+    pub async fn container(
+        &self,
+        name: &str,
+        hsm: bool,
+        retention: u32,
+        purge_protection: bool,
+    ) -> Container {
+        let kind = if hsm { "managedhsms" } else { "vaults" };
+        let body = serde_json::json!({"sku": "premium", "retention_days": retention, "purge_protection": purge_protection});
+        self.client
+            .admin(Method::PUT, &format!("/{kind}/{name}"), Some(&body))
+            .await
+            .unwrap();
+        if hsm {
+            Container::Hsm(name.into())
+        } else {
+            Container::Vault(name.into())
+        }
+    }
+
+    pub async fn call(
+        &self,
+        at: &Container,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (StatusCode, Value)> {
+        match self.client.data(at, method, path, body.as_ref()).await {
+            Ok(v) => Ok(v),
+            Err(ClientError::Server { status, body }) => Err((
+                status,
+                serde_json::from_str(&body).unwrap_or(Value::String(body)),
+            )),
+            Err(e) => panic!("transport error: {e}"),
+        }
+    }
+
+    pub async fn ok(
+        &self,
+        at: &Container,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        self.call(at, method, path, body)
+            .await
+            .unwrap_or_else(|(s, b)| panic!("{path}: {s} {b}"))
+    }
+
+    /// Expects an error; returns its status and `error.code`.
+    pub async fn err(
+        &self,
+        at: &Container,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, String, Value) {
+        let (status, body) = self
+            .call(at, method, path, body)
+            .await
+            .expect_err("expected an error");
+        let code = body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (status, code, body)
+    }
+
+    pub async fn tick(&self) -> PassReport {
+        self.scheduler.run_once().await.unwrap()
+    }
+
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("https://{host}:{}{path}", self.port)
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    strongroom_core::b64::encode(bytes)
+}
+
+pub fn unb64(v: &Value) -> Vec<u8> {
+    strongroom_core::b64::decode(v.as_str().unwrap()).unwrap()
+}

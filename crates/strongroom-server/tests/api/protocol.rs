@@ -1,0 +1,317 @@
+//! Wire protocol: the 401 challenge, token endpoints, api-versions, path conventions, health.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use strongroom_client::Container;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn unauthenticated_requests_get_the_sdk_challenge() {
+    let app = TestApp::spawn().await;
+    app.container("vault-one", false, 7, false).await;
+    let url = app.url(
+        "vault-one.vault.strongroom.localhost",
+        "/keys/k1/create?api-version=7.6",
+    );
+    let resp = app
+        .client
+        .http()
+        .post(&url)
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let expected = format!(
+        "Bearer authorization=\"https://login.strongroom.localhost:{port}/strongroom\", resource=\"https://vault.strongroom.localhost:{port}\"",
+        port = app.port
+    );
+    assert_eq!(challenge, expected);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Unauthorized");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("AKV10000")
+    );
+
+    let hsm = app.url(
+        "pool-one.managedhsm.strongroom.localhost",
+        "/keys?api-version=7.6",
+    );
+    let resp = app.client.http().get(&hsm).send().await.unwrap();
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("resource=\"https://managedhsm.strongroom.localhost:")
+    );
+
+    let bad = app
+        .client
+        .http()
+        .get(&url.replace("/create", ""))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn managed_identity_tokens_work_only_for_their_resource() {
+    let app = TestApp::spawn_with_token_lifetime(3600).await;
+    app.container("vault-one", false, 7, false).await;
+    let http = app.client.http();
+    let mi = app.url(
+        "127.0.0.1",
+        "/msi/token?api-version=2019-08-01&resource=https://vault.strongroom.localhost:",
+    );
+    let resource = format!("https://vault.strongroom.localhost:{}", app.port);
+    let resp = http
+        .get(format!("{mi}{}", app.port))
+        .header("X-IDENTITY-HEADER", &app.creds.client_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let token: Value = resp.json().await.unwrap();
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["resource"], resource);
+    assert!(
+        token["expires_on"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > crate::helpers::T0
+    );
+    let access = token["access_token"].as_str().unwrap();
+
+    let keys = app.url(
+        "vault-one.vault.strongroom.localhost",
+        "/keys?api-version=7.6",
+    );
+    let ok = http.get(&keys).bearer_auth(access).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let hsm = app.url(
+        "x-pool.managedhsm.strongroom.localhost",
+        "/keys?api-version=7.6",
+    );
+    let wrong = http.get(&hsm).bearer_auth(access).send().await.unwrap();
+    assert_eq!(
+        wrong.status(),
+        StatusCode::UNAUTHORIZED,
+        "audience is checked"
+    );
+
+    let denied = http
+        .get(format!("{mi}{}", app.port))
+        .header("X-IDENTITY-HEADER", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+
+    app.clock.advance(3601);
+    let expired = http.get(&keys).bearer_auth(access).send().await.unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED, "tokens expire");
+}
+
+#[tokio::test]
+async fn client_credentials_and_discovery() {
+    let app = TestApp::spawn().await;
+    let http = app.client.http();
+    let doc: Value = http
+        .get(app.url("127.0.0.1", "/adfs/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for member in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+    ] {
+        assert!(
+            doc[member]
+                .as_str()
+                .unwrap()
+                .starts_with("https://127.0.0.1:"),
+            "{member}"
+        );
+    }
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app.creds.client_id.as_str()),
+        ("client_secret", app.creds.client_secret.as_str()),
+        ("scope", "https://vault.azure.net/.default"),
+    ];
+    let resp = http
+        .post(doc["token_endpoint"].as_str().unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let token: Value = resp.json().await.unwrap();
+    assert_eq!(token["expires_in"], 400 * 86_400);
+    let bad = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app.creds.client_id.as_str()),
+        ("client_secret", "nope"),
+        ("scope", "x/.default"),
+    ];
+    let resp = http
+        .post(doc["token_endpoint"].as_str().unwrap())
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let jwks: Value = http
+        .get(doc["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+}
+
+#[tokio::test]
+async fn api_versions_and_path_conventions() {
+    let app = TestApp::spawn().await;
+    let at = app.container("vault-one", false, 7, false).await;
+    let token = app.client.token_for(&at).await.unwrap();
+    let http = app.client.http();
+    let base = app.url("vault-one.vault.strongroom.localhost", "");
+    let missing = http
+        .get(format!("{base}/keys"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    let unknown = http
+        .get(format!("{base}/keys?api-version=1999-01-01"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    for v in ["7.0", "7.5", "2025-07-01", "2026-03-01-preview"] {
+        let ok = http
+            .get(format!("{base}/keys?api-version={v}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK, "{v}");
+    }
+    let encoded = http
+        .get(format!("{base}/keys?api%2Dversion=7.6"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        encoded.status(),
+        StatusCode::OK,
+        "percent-encoded query names"
+    );
+
+    app.ok(
+        &at,
+        Method::POST,
+        "/keys/k1/create",
+        Some(json!({"kty": "EC", "crv": "P-256"})),
+    )
+    .await;
+    for path in ["/keys/k1", "/keys/k1/", "/Keys/k1/"] {
+        let v = app.ok(&at, Method::GET, path, None).await;
+        assert!(
+            v["key"]["kid"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{base}/keys/k1/")),
+            "{path}"
+        );
+    }
+    let digest = crate::helpers::b64(&[1u8; 32]);
+    let signed = app
+        .ok(
+            &at,
+            Method::POST,
+            "/keys/k1//Sign",
+            Some(json!({"alg": "ES256", "value": digest})),
+        )
+        .await;
+    assert_eq!(crate::helpers::unb64(&signed["value"]).len(), 64);
+    let (status, code, _) = app
+        .err(&at, Method::GET, "/keys/k1/notaversion", None)
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "KeyNotFound")
+    );
+}
+
+#[tokio::test]
+async fn health_metrics_and_unknown_hosts() {
+    let app = TestApp::spawn().await;
+    let http = app.client.http();
+    assert_eq!(
+        http.get(app.url("127.0.0.1", "/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        http.get(app.url("127.0.0.1", "/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    app.ok(&Container::Default, Method::GET, "/keys", None)
+        .await;
+    let metrics = http
+        .get(app.url("127.0.0.1", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("strongroom_requests_total{operation=\"GET /keys\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("strongroom_request_duration_seconds_bucket{operation=\"GET /keys\""));
+    let (status, code, _) = app
+        .err(
+            &Container::Vault("no-such-vault".into()),
+            Method::GET,
+            "/keys",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "VaultNotFound")
+    );
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs Strongroom's whole test suite: formatting and lints, unit and integration tests of
+# every crate, and the official Azure SDK suites against a real server.
+# Installs what it needs: Debian packages (as root, when missing) and a Python venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/strongroom/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+need_apt=()
+command -v python3 >/dev/null || need_apt+=(python3 python3-venv python3-pip)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v cc >/dev/null || need_apt+=(build-essential)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+    else
+        echo "missing packages: ${need_apt[*]} (run as root to install them)" >&2
+        exit 1
+    fi
+fi
+
+echo "== cargo fmt"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "== cargo build"
+cargo build --locked --workspace --bins
+echo "== cargo test"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --locked --workspace --no-fail-fast
+    cargo test --locked --workspace --doc -q
+else
+    cargo test --locked --workspace --no-fail-fast
+fi
+echo "== sdk-tests/python"
+STRONGROOM_BIN="$CARGO_TARGET_DIR/debug/strongroom" sdk-tests/python/run.sh -q
