@@ -30,12 +30,14 @@ impl TestApp {
 
     pub async fn spawn_with_token_lifetime(seconds: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().join("data");
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.scheduler_interval_secs = 3600;
-        config.log = "warn".into();
-        config.token_lifetime_secs = seconds;
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            scheduler_interval_secs: 3600,
+            log: "warn".into(),
+            token_lifetime_secs: seconds,
+            ..Config::default()
+        };
         let clock = Arc::new(ManualClock::new(T0));
         let app = Application::build_with_clock(config, clock.clone())
             .await

@@ -56,7 +56,7 @@ async fn unauthenticated_requests_get_the_sdk_challenge() {
     let bad = app
         .client
         .http()
-        .get(&url.replace("/create", ""))
+        .get(url.replace("/create", ""))
         .bearer_auth("not.a.token")
         .send()
         .await

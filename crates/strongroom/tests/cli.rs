@@ -1,0 +1,274 @@
+//! Tests that run the real `strongroom` binary: the CLI against a server, and the crash test
+//! (kill -9 during a stream of acknowledged key creations; every acknowledged key survives).
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed step fails the test"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use strongroom_client::{Client, Container};
+
+const BIN: &str = env!("CARGO_BIN_EXE_strongroom");
+
+struct Server {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(dir: &Path, port: u16) -> Self {
+        let log = std::fs::File::create(dir.join(format!("server-{port}.log"))).unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--data-dir"])
+            .arg(dir.join("data"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("STRONGROOM_LOG", "warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            dir: dir.to_owned(),
+        };
+        server.wait_ready(port);
+        server
+    }
+
+    fn wait_ready(&self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && self.credentials().exists()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not start");
+    }
+
+    fn credentials(&self) -> PathBuf {
+        self.dir.join("data").join("admin-credentials.json")
+    }
+
+    fn cli(&self, args: &[&str]) -> Value {
+        let out = Command::new(BIN)
+            .arg("--credentials")
+            .arg(self.credentials())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn terminate(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "graceful shutdown exits 0");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn cli_manages_vaults_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    server.cli(&[
+        "vault",
+        "create",
+        "--name",
+        "cli-vault",
+        "--retention-days",
+        "7",
+    ]);
+    let key = server.cli(&[
+        "key",
+        "create",
+        "--vault-name",
+        "cli-vault",
+        "--name",
+        "k1",
+        "--kty",
+        "EC",
+        "--curve",
+        "P-256",
+        "--tags",
+        "team=a",
+    ]);
+    assert_eq!(key["key"]["crv"], "P-256");
+    assert_eq!(key["tags"]["team"], "a");
+    let digest = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let sig = server.cli(&[
+        "key",
+        "sign",
+        "--vault-name",
+        "cli-vault",
+        "-n",
+        "k1",
+        "-a",
+        "ES256",
+        "--digest",
+        digest,
+    ]);
+    let sig = sig["value"].as_str().unwrap().to_owned();
+    let ok = server.cli(&[
+        "key",
+        "verify",
+        "--vault-name",
+        "cli-vault",
+        "-n",
+        "k1",
+        "-a",
+        "ES256",
+        "--digest",
+        digest,
+        "--signature",
+        &sig,
+    ]);
+    assert_eq!(ok["value"], true);
+    let listed = server.cli(&["key", "list", "--vault-name", "cli-vault"]);
+    assert_eq!(listed["value"].as_array().unwrap().len(), 1);
+    let backup = dir.path().join("k1.backup");
+    server.cli(&[
+        "key",
+        "backup",
+        "--vault-name",
+        "cli-vault",
+        "-n",
+        "k1",
+        "--file",
+        backup.to_str().unwrap(),
+    ]);
+    server.cli(&["key", "delete", "--vault-name", "cli-vault", "-n", "k1"]);
+    server.cli(&["key", "purge", "--vault-name", "cli-vault", "-n", "k1"]);
+    let restored = server.cli(&[
+        "key",
+        "restore",
+        "--vault-name",
+        "cli-vault",
+        "--file",
+        backup.to_str().unwrap(),
+    ]);
+    assert_eq!(restored["key"]["kid"], key["key"]["kid"]);
+    let identity = server.cli(&["identity", "create", "--name", "workload"]);
+    assert!(identity["env"]["IDENTITY_HEADER"].as_str().unwrap().len() > 20);
+    server.terminate();
+}
+
+#[test]
+fn acknowledged_keys_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(dir.path(), port);
+    server.cli(&[
+        "vault",
+        "create",
+        "--name",
+        "crash-vault",
+        "--retention-days",
+        "7",
+    ]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let creds = server.credentials();
+    runtime.block_on(async {
+        let client = Arc::new(Client::from_file(&creds).await.unwrap());
+        let at = Container::Vault("crash-vault".into());
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (client, at, acknowledged) = (client.clone(), at.clone(), acknowledged.clone());
+                tokio::spawn(async move {
+                    for i in 0.. {
+                        let name = format!("key-{w}-{i}");
+                        let body = json!({"kty": "EC", "crv": "P-256"});
+                        match client
+                            .data(
+                                &at,
+                                Method::POST,
+                                &format!("/keys/{name}/create"),
+                                Some(&body),
+                            )
+                            .await
+                        {
+                            Ok(_) => acknowledged.lock().unwrap().push(name),
+                            Err(_) => break,
+                        }
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.kill9();
+        for w in writers {
+            w.await.unwrap();
+        }
+    });
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 10,
+        "the stream made progress: {}",
+        acknowledged.len()
+    );
+
+    let server = Server::start(dir.path(), port);
+    runtime.block_on(async {
+        let client = Client::from_file(&server.credentials()).await.unwrap();
+        let at = Container::Vault("crash-vault".into());
+        let digest = strongroom_core::b64::encode([3u8; 32]);
+        for name in &acknowledged {
+            client
+                .data(&at, Method::GET, &format!("/keys/{name}"), None)
+                .await
+                .unwrap_or_else(|e| panic!("{name} lost: {e}"));
+            let body = json!({"alg": "ES256", "value": digest});
+            client
+                .data(
+                    &at,
+                    Method::POST,
+                    &format!("/keys/{name}//sign"),
+                    Some(&body),
+                )
+                .await
+                .unwrap();
+        }
+    });
+    println!("{} acknowledged keys survived kill -9", acknowledged.len());
+    server.terminate();
+    runtime.block_on(async {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join("data").join("strongroom.db").display()
+        );
+        let store = strongroom_store::SqlStore::connect(&url).await.unwrap();
+        assert_eq!(store.integrity_check().await.unwrap(), Vec::<String>::new());
+    });
+}
