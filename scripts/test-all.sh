@@ -12,6 +12,7 @@ need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv python3-pip)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v cc >/dev/null || need_apt+=(build-essential)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -27,12 +28,13 @@ echo "== cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo build"
 cargo build --locked --workspace --bins
-echo "== cargo test"
+# The tests run with a throwaway PostgreSQL cluster, so the storage conformance suite, the
+# crash test and the multi-node tests cover both backends.
+echo "== cargo test (SQLite and PostgreSQL)"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --locked --workspace --no-fail-fast
-    cargo test --locked --workspace --doc -q
+    scripts/with-postgres.sh cargo nextest run --locked --workspace --no-fail-fast
 else
-    cargo test --locked --workspace --no-fail-fast
+    scripts/with-postgres.sh cargo test --locked --workspace --no-fail-fast
 fi
 echo "== sdk-tests/python"
-STRONGROOM_BIN="$CARGO_TARGET_DIR/debug/strongroom" sdk-tests/python/run.sh -q
+STRONGROOM_BIN="$CARGO_TARGET_DIR/debug/strongroom" scripts/with-postgres.sh sdk-tests/python/run.sh -q

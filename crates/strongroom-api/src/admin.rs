@@ -98,4 +98,6 @@ pub struct ServerInfo {
     pub tenant_id: String,
     /// Version of Strongroom.
     pub version: String,
+    /// This node's id (the scheduler lease holder name).
+    pub node_id: String,
 }

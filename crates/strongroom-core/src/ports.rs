@@ -144,6 +144,16 @@ pub trait KeyStore: Send + Sync {
     /// Every live key that has a rotation policy.
     async fn rotation_policies(&self) -> DomainResult<Vec<PolicyEntry>>;
 
+    /// Takes or renews the lease `name` for `holder` until `now + ttl_secs`; false while
+    /// another holder's lease is unexpired. One node at a time runs work under a lease.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixTime,
+        ttl_secs: i64,
+    ) -> DomainResult<bool>;
+
     /// Adds an identity; `BadParameter` if the name is taken.
     async fn insert_identity(&self, identity: &Identity) -> DomainResult<()>;
     /// The identity whose secret hashes to `secret_hash`.

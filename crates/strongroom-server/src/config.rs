@@ -32,6 +32,9 @@ pub struct Config {
     pub token_lifetime_secs: u64,
     /// How often the background scheduler runs, in seconds.
     pub scheduler_interval_secs: u64,
+    /// How long the scheduler lease lasts: another node takes over this long after its
+    /// holder stops renewing it.
+    pub scheduler_lease_secs: u64,
     /// Requests in flight beyond which the server answers 429.
     pub max_in_flight: usize,
     /// Threads of the crypto pool; default the number of cores.
@@ -58,6 +61,7 @@ impl Default for Config {
             public_port: None,
             token_lifetime_secs: 3600,
             scheduler_interval_secs: 60,
+            scheduler_lease_secs: 180,
             max_in_flight: 2048,
             crypto_threads: None,
             crypto_queue: 4096,
@@ -127,6 +131,9 @@ impl Config {
             "token_lifetime_secs" => {
                 self.token_lifetime_secs = value.parse().map_err(|e| bad(&e))?
             }
+            "scheduler_lease_secs" => {
+                self.scheduler_lease_secs = value.parse().map_err(|e| bad(&e))?
+            }
             "scheduler_interval_secs" => {
                 self.scheduler_interval_secs = value.parse().map_err(|e| bad(&e))?
             }
@@ -171,6 +178,11 @@ impl Config {
                 "scheduler_interval_secs must be >= 1 and token_lifetime_secs >= 60".into(),
             ));
         }
+        if self.scheduler_lease_secs <= self.scheduler_interval_secs {
+            return Err(ConfigError::Invalid(
+                "scheduler_lease_secs must be longer than scheduler_interval_secs".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -201,6 +213,12 @@ mod tests {
             .unwrap();
         assert_eq!(config.listen.port(), 1);
         assert_eq!(config.dns_suffix, "kms.example");
+        config.set("scheduler_interval_secs", "1").unwrap();
+        config.set("scheduler_lease_secs", "3").unwrap();
+        assert_eq!(
+            (config.scheduler_interval_secs, config.scheduler_lease_secs),
+            (1, 3)
+        );
         assert!(config.validate().is_ok());
         assert!(config.set("listen", "nope").is_err());
     }

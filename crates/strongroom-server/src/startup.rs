@@ -170,7 +170,9 @@ impl Application {
             ready: AtomicBool::new(true),
             store: sql,
             public_port,
+            node_id: uuid::Uuid::new_v4().to_string(),
         });
+        watch_changes(&state).await;
         let info = first_start(&state, store.as_ref(), tls_files.ca, addr).await?;
         Ok(Self {
             listener,
@@ -214,11 +216,13 @@ impl Application {
         });
         let scheduler = Arc::clone(&self.scheduler);
         let interval = Duration::from_secs(self.state.config.scheduler_interval_secs);
+        let lease = i64::try_from(self.state.config.scheduler_lease_secs).unwrap_or(i64::MAX);
+        let node = self.state.node_id.clone();
         let ticker = tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             loop {
                 tick.tick().await;
-                if let Err(e) = scheduler.run_once().await {
+                if let Err(e) = scheduler.run_if_leader(&node, lease).await {
                     warn!(error = %e, "scheduler pass failed");
                 }
             }
@@ -239,6 +243,26 @@ impl Application {
         ticker.abort();
         self.state.store.close().await;
         served
+    }
+}
+
+/// Keeps this node's caches coherent with writes made through other nodes.
+async fn watch_changes(state: &AppState) {
+    use strongroom_store::changes::Change;
+    let (keys, vaults) = (Arc::clone(&state.keys), Arc::clone(&state.vaults));
+    let sink = Arc::new(move |change: Change| match change {
+        Change::Key(vault, name) => keys.forget_key(&vault, &name),
+        Change::Vault(vault) => {
+            vaults.forget(Some(&vault));
+            keys.forget_vault(&vault);
+        }
+        Change::Reset => {
+            vaults.forget(None);
+            keys.forget_all();
+        }
+    });
+    if state.store.watch(sink).await {
+        info!(node = %state.node_id, "watching other nodes' changes");
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Inner {
     pub store: strongroom_store::SqlStore,
     /// Port used in URLs printed for clients.
     pub public_port: u16,
+    /// This process's id (lease holder name).
+    pub node_id: String,
 }
 
 /// Shared state handle.

@@ -12,6 +12,7 @@ use strongroom_core::names::{KeyName, KeyVersion, VaultName};
 use strongroom_core::ports::{DeletedKey, PolicyEntry};
 use strongroom_core::rotation::RotationPolicy;
 
+use crate::changes::Change;
 use crate::rows::{VERSION_COLUMNS, encode, policy_from_text, to_json, version_from_row};
 use crate::{SqlStore, storage};
 
@@ -77,7 +78,10 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(storage)?;
+        self.announce(Change::Key(record.id.vault.clone(), record.id.name.clone()))
+            .await;
+        Ok(())
     }
 
     pub(crate) async fn version_impl(
@@ -122,6 +126,8 @@ impl SqlStore {
                 name: format!("{}/{}", record.id.name, record.id.version),
             });
         }
+        self.announce(Change::Key(record.id.vault.clone(), record.id.name.clone()))
+            .await;
         Ok(())
     }
 
@@ -246,7 +252,10 @@ impl SqlStore {
                 .await
                 .map_err(storage)?;
         }
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(storage)?;
+        self.announce(Change::Key(vault.clone(), name.clone()))
+            .await;
+        Ok(())
     }
 
     pub(crate) async fn delete_key_impl(
@@ -265,6 +274,8 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(storage)?;
+        self.announce(Change::Key(vault.clone(), name.clone()))
+            .await;
         Ok(done.rows_affected() > 0)
     }
 
@@ -317,6 +328,8 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(storage)?;
+        self.announce(Change::Key(vault.clone(), name.clone()))
+            .await;
         Ok(done.rows_affected() > 0)
     }
 
@@ -345,6 +358,8 @@ impl SqlStore {
             .await
             .map_err(storage)?;
         tx.commit().await.map_err(storage)?;
+        self.announce(Change::Key(vault.clone(), name.clone()))
+            .await;
         Ok(true)
     }
 
@@ -404,6 +419,8 @@ impl SqlStore {
                 name: name.to_string(),
             });
         }
+        self.announce(Change::Key(vault.clone(), name.clone()))
+            .await;
         Ok(())
     }
 
@@ -425,6 +442,28 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+}
+
+impl SqlStore {
+    pub(crate) async fn try_lease_impl(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        ttl: i64,
+    ) -> DomainResult<bool> {
+        let row = sqlx::query(
+            "INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET holder = $2, expires = $3 WHERE leases.expires <= $4 OR leases.holder = $2 RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now.saturating_add(ttl))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(row.is_some())
     }
 }
 

@@ -1,11 +1,15 @@
 //! Strongroom's storage adapter: the `KeyStore` port on sqlx's `Any` driver, so one code path
-//! serves every backend and only the migrations differ. SQLite is the embedded default: WAL
-//! journal with `synchronous=FULL`, so an acknowledged write survives a crash.
+//! serves SQLite and PostgreSQL and only the migrations differ. SQLite is the embedded
+//! default: WAL journal with `synchronous=FULL`, so an acknowledged write survives a crash.
+//! PostgreSQL (with `synchronous_commit` on) lets several stateless nodes share one database;
+//! they keep their caches coherent through `NOTIFY` (see `changes`) and run background work
+//! under a lease.
 //!
 //! Every `KeyStore` method is one transaction. Writes that read-then-write start with a write
 //! (an upsert with `RETURNING`), so SQLite takes its write lock up front and concurrent writers
 //! queue on `busy_timeout` instead of failing.
 
+pub mod changes;
 mod keys;
 mod rows;
 mod system;
@@ -22,6 +26,8 @@ use strongroom_core::DomainError;
 pub enum Backend {
     /// Embedded SQLite.
     Sqlite,
+    /// PostgreSQL, shared by several nodes.
+    Postgres,
 }
 
 impl FromStr for Backend {
@@ -30,9 +36,11 @@ impl FromStr for Backend {
     fn from_str(url: &str) -> Result<Self, Self::Err> {
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
         } else {
             Err(DomainError::bad(format!(
-                "unsupported database URL scheme in '{}': use sqlite://PATH",
+                "unsupported database URL scheme in '{}': use sqlite://PATH or postgres://...",
                 url.split(':').next().unwrap_or_default()
             )))
         }
@@ -44,19 +52,21 @@ impl FromStr for Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    url: String,
 }
 
 impl SqlStore {
-    /// Connects to `url` (`sqlite://PATH`, created if missing) and applies migrations.
+    /// Connects to `url` (`sqlite://PATH`, created if missing, or `postgres://...`) and applies
+    /// migrations.
     pub async fn connect(url: &str) -> Result<Self, DomainError> {
         install_default_drivers();
         let backend: Backend = url.parse()?;
         let url = match backend {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
-            Backend::Sqlite => url.to_owned(),
+            Backend::Sqlite | Backend::Postgres => url.to_owned(),
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(8)
+            .max_connections(if backend == Backend::Postgres { 16 } else { 8 })
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -71,18 +81,48 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(storage)?;
-        let store = Self { pool, backend };
+        let store = Self { pool, backend, url };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<(), DomainError> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite")
-                .run(&self.pool)
-                .await
-                .map_err(|e| DomainError::Storage(format!("migration failed: {e}"))),
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await
+            }
         }
+        .map_err(|e| DomainError::Storage(format!("migration failed: {e}")))
+    }
+
+    /// Creates database `name` on the PostgreSQL server of `base_url` and returns its URL (for
+    /// throwaway databases in tests and benchmarks).
+    pub async fn create_postgres_database(
+        base_url: &str,
+        name: &str,
+    ) -> Result<String, DomainError> {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(DomainError::bad(
+                "database names are lowercase letters, digits and _",
+            ));
+        }
+        install_default_drivers();
+        let admin = sqlx::AnyPool::connect(base_url).await.map_err(storage)?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .map_err(storage)?;
+        admin.close().await;
+        let (prefix, _) = base_url
+            .rsplit_once('/')
+            .ok_or_else(|| DomainError::bad("the URL has no database path"))?;
+        Ok(format!("{prefix}/{name}"))
     }
 
     /// The backend in use.
@@ -91,7 +131,21 @@ impl SqlStore {
     }
 
     /// Runs the database's own consistency check; returns its findings (empty when sound).
+    /// PostgreSQL verifies its pages itself as it reads them, so there it checks that every
+    /// version belongs to a key instead.
     pub async fn integrity_check(&self) -> Result<Vec<String>, DomainError> {
+        if self.backend == Backend::Postgres {
+            let orphans: Vec<(String, String)> = sqlx::query_as(
+                "SELECT v.vault, v.name FROM key_versions v LEFT JOIN keys k ON k.vault = v.vault AND k.name = v.name WHERE k.name IS NULL",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+            return Ok(orphans
+                .into_iter()
+                .map(|(v, n)| format!("orphan version of {v}/{n}"))
+                .collect());
+        }
         let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
             .fetch_all(&self.pool)
             .await

@@ -132,6 +132,8 @@ impl KeyStore for SqlStore {
             .map_err(storage)?;
         }
         tx.commit().await.map_err(storage)?;
+        self.announce(crate::changes::Change::Vault(name.clone()))
+            .await;
         Ok(done.rows_affected() > 0)
     }
 
@@ -247,6 +249,16 @@ impl KeyStore for SqlStore {
 
     async fn rotation_policies(&self) -> DomainResult<Vec<PolicyEntry>> {
         self.rotation_policies_impl().await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> DomainResult<bool> {
+        self.try_lease_impl(name, holder, now, ttl_secs).await
     }
 
     async fn insert_identity(&self, identity: &Identity) -> DomainResult<()> {

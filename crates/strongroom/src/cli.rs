@@ -59,6 +59,8 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Benchmark a running server against the raw crypto library.
+    Bench(crate::bench::BenchArgs),
     /// Get random bytes from a vault or pool.
     Rng {
         /// Where.

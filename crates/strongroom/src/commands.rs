@@ -25,8 +25,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let client = Client::from_file(&path)
         .await
         .with_context(|| format!("using credentials {}", path.display()))?;
+    if let Command::Bench(args) = cli.command {
+        return crate::bench::run(client, args).await;
+    }
     let result = match cli.command {
-        Command::Serve(_) => unreachable_serve()?,
+        Command::Serve(_) | Command::Bench(_) => unreachable_serve()?,
         Command::Vault { action } => container(&client, "vaults", action).await?,
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
         Command::Identity { action } => identity(&client, action).await?,

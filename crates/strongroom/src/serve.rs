@@ -63,10 +63,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.dns_suffix,
         app.local_addr().port()
     );
-    println!(
-        "  admin credentials:       {}",
-        info.admin_credentials.display()
-    );
+    if info.admin_credentials.exists() {
+        println!(
+            "  admin credentials:       {}",
+            info.admin_credentials.display()
+        );
+    } else {
+        println!("  admin credentials:       with the node that first started this deployment");
+    }
     println!("  data directory:          {}", config.data_dir.display());
     app.run_until(shutdown_signal())
         .await

@@ -24,8 +24,16 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, port: u16) -> Self {
+        Self::start_on(dir, port, None)
+    }
+
+    fn start_on(dir: &Path, port: u16, database_url: Option<&str>) -> Self {
         let log = std::fs::File::create(dir.join(format!("server-{port}.log"))).unwrap();
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        if let Some(url) = database_url {
+            command.env("STRONGROOM_DATABASE_URL", url);
+        }
+        let child = command
             .args(["serve", "--data-dir"])
             .arg(dir.join("data"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -185,10 +193,41 @@ fn cli_manages_vaults_and_keys() {
 }
 
 #[test]
-fn acknowledged_keys_survive_kill_9() {
+fn acknowledged_keys_survive_kill_9_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data").join("strongroom.db").display()
+    );
+    crash_test(dir.path(), &url);
+}
+
+#[test]
+fn acknowledged_keys_survive_kill_9_on_postgres() {
+    let Ok(base) = std::env::var("STRONGROOM_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the PostgreSQL crash test"
+        );
+        eprintln!("skipped: STRONGROOM_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let name = format!("crash_{}", std::process::id());
+    let url = runtime
+        .block_on(strongroom_store::SqlStore::create_postgres_database(
+            &base, &name,
+        ))
+        .unwrap();
+    crash_test(dir.path(), &url);
+}
+
+/// Streams acknowledged key creations, kills the server with SIGKILL, restarts it, and checks
+/// that every acknowledged key exists and signs, and that the database is consistent.
+fn crash_test(dir: &Path, url: &str) {
     let port = free_port();
-    let server = Server::start(dir.path(), port);
+    let server = Server::start_on(dir, port, Some(url));
     server.cli(&[
         "vault",
         "create",
@@ -239,7 +278,7 @@ fn acknowledged_keys_survive_kill_9() {
         acknowledged.len()
     );
 
-    let server = Server::start(dir.path(), port);
+    let server = Server::start_on(dir, port, Some(url));
     runtime.block_on(async {
         let client = Client::from_file(&server.credentials()).await.unwrap();
         let at = Container::Vault("crash-vault".into());
@@ -264,11 +303,7 @@ fn acknowledged_keys_survive_kill_9() {
     println!("{} acknowledged keys survived kill -9", acknowledged.len());
     server.terminate();
     runtime.block_on(async {
-        let url = format!(
-            "sqlite://{}",
-            dir.path().join("data").join("strongroom.db").display()
-        );
-        let store = strongroom_store::SqlStore::connect(&url).await.unwrap();
+        let store = strongroom_store::SqlStore::connect(url).await.unwrap();
         assert_eq!(store.integrity_check().await.unwrap(), Vec::<String>::new());
     });
 }

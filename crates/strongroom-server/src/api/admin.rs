@@ -231,5 +231,6 @@ pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
         dns_suffix: s.config.dns_suffix.clone(),
         tenant_id: s.auth.tenant().to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        node_id: s.node_id.clone(),
     })
 }

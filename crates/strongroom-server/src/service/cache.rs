@@ -103,6 +103,14 @@ impl KeyCache {
         }
     }
 
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// Drops everything cached for a vault.
     pub fn invalidate_vault(&self, vault: &VaultName) {
         self.generation.fetch_add(1, Ordering::SeqCst);

@@ -532,4 +532,14 @@ impl KeyService {
     pub fn forget_vault(&self, vault: &strongroom_core::names::VaultName) {
         self.cache.invalidate_vault(vault);
     }
+
+    /// Drops what is cached for a key changed elsewhere.
+    pub fn forget_key(&self, vault: &strongroom_core::names::VaultName, name: &KeyName) {
+        self.cache.invalidate(vault, name);
+    }
+
+    /// Drops every cached key.
+    pub fn forget_all(&self) {
+        self.cache.clear();
+    }
 }

@@ -39,6 +39,25 @@ impl Scheduler {
         }
     }
 
+    /// Runs one pass if this node holds (or can take) the scheduler lease, so that one node of
+    /// a deployment runs each job; returns `None` when another node holds it.
+    pub async fn run_if_leader(
+        &self,
+        node: &str,
+        lease_secs: i64,
+    ) -> DomainResult<Option<PassReport>> {
+        let now = self.keys.now();
+        if !self
+            .keys
+            .store
+            .try_lease("scheduler", node, now, lease_secs)
+            .await?
+        {
+            return Ok(None);
+        }
+        self.run_once().await.map(Some)
+    }
+
     /// Runs one pass.
     pub async fn run_once(&self) -> DomainResult<PassReport> {
         let mut report = PassReport::default();

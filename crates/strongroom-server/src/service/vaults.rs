@@ -150,6 +150,18 @@ impl VaultService {
         Ok(open)
     }
 
+    /// Forgets a cached vault (deleted elsewhere), or all of them.
+    pub fn forget(&self, name: Option<&VaultName>) {
+        if let Ok(mut map) = self.open.write() {
+            match name {
+                Some(name) => {
+                    map.remove(name);
+                }
+                None => map.clear(),
+            }
+        }
+    }
+
     /// All vaults and pools.
     pub async fn list(&self) -> DomainResult<Vec<Vault>> {
         self.store.vaults().await
