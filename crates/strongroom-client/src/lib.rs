@@ -88,11 +88,12 @@ impl Resolve for SuffixResolver {
 }
 
 /// The client.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     creds: Credentials,
     port: u16,
-    tokens: Mutex<HashMap<String, (String, u64)>>,
+    tokens: Arc<Mutex<HashMap<String, (String, u64)>>>,
 }
 
 impl Client {
@@ -108,6 +109,12 @@ impl Client {
 
     /// A client from credentials.
     pub async fn new(creds: Credentials) -> Result<Self, ClientError> {
+        Self::with_protocol(creds, false).await
+    }
+
+    /// A client from credentials that speaks only HTTP/1.1 (as the Azure SDKs for Python do),
+    /// with one connection per request in flight.
+    pub async fn with_protocol(creds: Credentials, http1_only: bool) -> Result<Self, ClientError> {
         let url = url::Url::parse(&creds.server_url)
             .map_err(|e| ClientError::Setup(format!("bad server_url: {e}")))?;
         let host = url
@@ -128,6 +135,9 @@ impl Client {
             }))
             .timeout(Duration::from_secs(120))
             .pool_max_idle_per_host(64);
+        if http1_only {
+            builder = builder.http1_only();
+        }
         if let Some(ca) = &creds.ca_file {
             let pem = std::fs::read(ca)
                 .map_err(|e| ClientError::Setup(format!("cannot read CA {ca}: {e}")))?;
@@ -140,7 +150,7 @@ impl Client {
             http,
             creds,
             port,
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Arc::default(),
         })
     }
 
@@ -238,6 +248,11 @@ impl Client {
         }
         serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::Setup(format!("the server sent invalid JSON: {e}")))
+    }
+
+    /// The credentials in use.
+    pub fn credentials(&self) -> &Credentials {
+        &self.creds
     }
 
     /// The underlying HTTP client (benchmarks reuse its connection pool).

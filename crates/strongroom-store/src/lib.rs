@@ -53,6 +53,7 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    calls: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqlStore {
@@ -81,7 +82,12 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(storage)?;
-        let store = Self { pool, backend, url };
+        let store = Self {
+            pool,
+            backend,
+            url,
+            calls: std::sync::Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -123,6 +129,17 @@ impl SqlStore {
             .rsplit_once('/')
             .ok_or_else(|| DomainError::bad("the URL has no database path"))?;
         Ok(format!("{prefix}/{name}"))
+    }
+
+    /// How many store operations (each one transaction) this process has run: the database
+    /// round trips behind requests, as reported in `/metrics`.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The backend in use.

@@ -69,6 +69,7 @@ impl SqlStore {
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn insert_vault(&self, stored: &StoredVault) -> DomainResult<()> {
+        self.count();
         let v = &stored.vault;
         let sql =
             format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
@@ -95,6 +96,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn vault(&self, name: &VaultName) -> DomainResult<Option<StoredVault>> {
+        self.count();
         let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults WHERE name = $1");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(name.as_str())
@@ -105,6 +107,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn vaults(&self) -> DomainResult<Vec<Vault>> {
+        self.count();
         let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults ORDER BY name");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
@@ -116,6 +119,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn delete_vault(&self, name: &VaultName) -> DomainResult<bool> {
+        self.count();
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query("DELETE FROM vaults WHERE name = $1")
             .bind(name.as_str())
@@ -138,6 +142,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn insert_version(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+        self.count();
         self.insert_version_impl(record).await
     }
 
@@ -147,10 +152,12 @@ impl KeyStore for SqlStore {
         name: &KeyName,
         version: Option<&KeyVersion>,
     ) -> DomainResult<Option<KeyVersionRecord>> {
+        self.count();
         self.version_impl(vault, name, version).await
     }
 
     async fn update_version(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+        self.count();
         self.update_version_impl(record).await
     }
 
@@ -160,6 +167,7 @@ impl KeyStore for SqlStore {
         after: Option<&KeyName>,
         limit: usize,
     ) -> DomainResult<Vec<KeyVersionRecord>> {
+        self.count();
         self.list_keys_impl(vault, after, limit).await
     }
 
@@ -170,6 +178,7 @@ impl KeyStore for SqlStore {
         skip: usize,
         limit: usize,
     ) -> DomainResult<Vec<KeyVersionRecord>> {
+        self.count();
         self.list_versions_impl(vault, name, skip, limit).await
     }
 
@@ -178,6 +187,7 @@ impl KeyStore for SqlStore {
         vault: &VaultName,
         name: &KeyName,
     ) -> DomainResult<Option<(Vec<KeyVersionRecord>, Option<RotationPolicy>)>> {
+        self.count();
         self.key_for_backup_impl(vault, name).await
     }
 
@@ -186,6 +196,7 @@ impl KeyStore for SqlStore {
         versions: &[KeyVersionRecord],
         policy: Option<&RotationPolicy>,
     ) -> DomainResult<()> {
+        self.count();
         self.restore_key_impl(versions, policy).await
     }
 
@@ -195,6 +206,7 @@ impl KeyStore for SqlStore {
         name: &KeyName,
         deletion: Deletion,
     ) -> DomainResult<bool> {
+        self.count();
         self.delete_key_impl(vault, name, deletion).await
     }
 
@@ -203,6 +215,7 @@ impl KeyStore for SqlStore {
         vault: &VaultName,
         name: &KeyName,
     ) -> DomainResult<Option<DeletedKey>> {
+        self.count();
         Ok(self
             .deleted_keys_impl(vault, Some(name), None, 1)
             .await?
@@ -215,18 +228,22 @@ impl KeyStore for SqlStore {
         after: Option<&KeyName>,
         limit: usize,
     ) -> DomainResult<Vec<DeletedKey>> {
+        self.count();
         self.deleted_keys_impl(vault, None, after, limit).await
     }
 
     async fn recover_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+        self.count();
         self.recover_key_impl(vault, name).await
     }
 
     async fn purge_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+        self.count();
         self.purge_key_impl(vault, name).await
     }
 
     async fn due_purges(&self, now: i64) -> DomainResult<Vec<(VaultName, KeyName)>> {
+        self.count();
         self.due_purges_impl(now).await
     }
 
@@ -235,6 +252,7 @@ impl KeyStore for SqlStore {
         vault: &VaultName,
         name: &KeyName,
     ) -> DomainResult<Option<RotationPolicy>> {
+        self.count();
         self.rotation_policy_impl(vault, name).await
     }
 
@@ -244,10 +262,12 @@ impl KeyStore for SqlStore {
         name: &KeyName,
         policy: &RotationPolicy,
     ) -> DomainResult<()> {
+        self.count();
         self.set_rotation_policy_impl(vault, name, policy).await
     }
 
     async fn rotation_policies(&self) -> DomainResult<Vec<PolicyEntry>> {
+        self.count();
         self.rotation_policies_impl().await
     }
 
@@ -258,10 +278,12 @@ impl KeyStore for SqlStore {
         now: i64,
         ttl_secs: i64,
     ) -> DomainResult<bool> {
+        self.count();
         self.try_lease_impl(name, holder, now, ttl_secs).await
     }
 
     async fn insert_identity(&self, identity: &Identity) -> DomainResult<()> {
+        self.count();
         let sql =
             format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         sqlx::query(AssertSqlSafe(sql))
@@ -287,14 +309,17 @@ impl KeyStore for SqlStore {
     }
 
     async fn identity_by_secret_hash(&self, secret_hash: &str) -> DomainResult<Option<Identity>> {
+        self.count();
         self.identity_where("secret_hash", secret_hash).await
     }
 
     async fn identity_by_client_id(&self, client_id: &str) -> DomainResult<Option<Identity>> {
+        self.count();
         self.identity_where("client_id", client_id).await
     }
 
     async fn identities(&self) -> DomainResult<Vec<Identity>> {
+        self.count();
         let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY name");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
@@ -304,6 +329,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn delete_identity(&self, name: &IdentityName) -> DomainResult<bool> {
+        self.count();
         let done = sqlx::query("DELETE FROM identities WHERE name = $1")
             .bind(name.as_str())
             .execute(&self.pool)
@@ -313,6 +339,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>> {
+        self.count();
         let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
@@ -322,6 +349,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn put_server_secret_if_absent(&self, name: &str, value: &[u8]) -> DomainResult<Vec<u8>> {
+        self.count();
         sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(value)

@@ -28,6 +28,12 @@ pub struct BenchArgs {
     /// Scenarios to run (default all): get-key, sign-rsa2048, sign-p256, encrypt-a256gcm, wrap-rsa-oaep256, create-ec.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Option<Vec<String>>,
+    /// Nodes of one deployment to spread the load over (default: the credentials' server).
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Option<Vec<String>>,
+    /// Use HTTP/2 instead of HTTP/1.1 (the Azure SDKs for Python speak HTTP/1.1).
+    #[arg(long)]
+    pub http2: bool,
 }
 
 struct Scenario {
@@ -90,22 +96,34 @@ fn scenarios() -> Vec<Scenario> {
 
 /// Runs the benchmark and prints the table.
 pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
-    let client = Arc::new(client);
-    setup(&client).await?;
+    let servers = args
+        .servers
+        .clone()
+        .unwrap_or_else(|| vec![client.credentials().server_url.clone()]);
+    let mut nodes = Vec::new();
+    for server in servers {
+        let mut creds = client.credentials().clone();
+        creds.server_url = server.trim_end_matches('/').to_owned();
+        nodes.push(Arc::new(Client::with_protocol(creds, !args.http2).await?));
+    }
+    let first = nodes.first().cloned().context("no server")?;
+    setup(&first).await?;
     if args.populate > 0 {
-        populate(&client, args.populate, args.concurrency).await?;
+        populate(&first, args.populate, args.concurrency).await?;
     }
     let duration = Duration::from_secs(args.duration.max(1));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let protocol = if args.http2 { "HTTP/2" } else { "HTTP/1.1" };
     println!(
-        "strongroom bench: concurrency {}, {} s per scenario, raw baseline on {cores} cores",
+        "strongroom bench: {} node(s), {protocol}, concurrency {}, {} s per scenario, raw baseline on {cores} cores",
+        nodes.len(),
         args.concurrency,
         duration.as_secs()
     );
     println!(
-        "| scenario | server ops/s | p50 ms | p99 ms | errors | raw ops/s ({cores} cores) | server / raw |"
+        "| scenario | server ops/s | p50 ms | p99 ms | errors | store calls/request | raw ops/s ({cores} cores) | server / raw |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for s in scenarios() {
         if args
             .scenarios
@@ -114,7 +132,9 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
         {
             continue;
         }
-        let load = load(&client, &s, args.concurrency, duration).await?;
+        let calls_before = store_calls(&nodes).await;
+        let load = load(&nodes, &s, args.concurrency, duration).await?;
+        let calls = (store_calls(&nodes).await - calls_before) / load.requests.max(1) as f64;
         let raw = raw_ops(s.name, duration, cores)?;
         let (raw_text, ratio) = match raw {
             Some(r) => (
@@ -124,17 +144,30 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
             None => ("-".into(), "-".into()),
         };
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {raw_text} | {ratio} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {calls:.2} | {raw_text} | {ratio} |",
             s.name, load.ops_per_sec, load.p50_ms, load.p99_ms, load.errors
         );
     }
-    if let Some(peak) = peak_memory(&client).await {
-        println!(
-            "\nserver peak resident memory: {:.1} MB",
-            peak as f64 / 1_048_576.0
-        );
+    for (i, node) in nodes.iter().enumerate() {
+        if let Some(peak) = metric(node, "strongroom_peak_resident_memory_bytes").await {
+            println!(
+                "node {} peak resident memory: {:.1} MB",
+                i + 1,
+                peak / 1_048_576.0
+            );
+        }
     }
     Ok(())
+}
+
+async fn store_calls(nodes: &[Arc<Client>]) -> f64 {
+    let mut total = 0.0;
+    for node in nodes {
+        total += metric(node, "strongroom_store_calls_total")
+            .await
+            .unwrap_or(0.0);
+    }
+    total
 }
 
 async fn ignore_conflict(result: Result<Value, ClientError>) -> anyhow::Result<()> {
@@ -233,6 +266,7 @@ async fn populate(client: &Arc<Client>, count: usize, concurrency: usize) -> any
 }
 
 struct Load {
+    requests: usize,
     ops_per_sec: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -240,25 +274,30 @@ struct Load {
 }
 
 async fn load(
-    client: &Arc<Client>,
+    nodes: &[Arc<Client>],
     s: &Scenario,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Load> {
-    let (base, _) = client.base(&s.container);
-    let url = format!("{base}{}?api-version=7.6", s.path);
-    let token = client.token_for(&s.container).await?;
+    let mut targets = Vec::new();
+    for client in nodes {
+        let (base, _) = client.base(&s.container);
+        let url = format!("{base}{}?api-version=7.6", s.path);
+        targets.push((
+            client.http().clone(),
+            url,
+            client.token_for(&s.container).await?,
+        ));
+    }
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..concurrency.max(1))
-        .map(|_| {
-            let (http, url, token, method, body) = (
-                client.http().clone(),
-                url.clone(),
-                token.clone(),
-                s.method.clone(),
-                s.body.clone(),
-            );
+        .map(|i| {
+            let (http, url, token) = targets
+                .get(i % targets.len().max(1))
+                .cloned()
+                .unwrap_or_else(|| (reqwest::Client::new(), String::new(), String::new()));
+            let (method, body) = (s.method.clone(), s.body.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
@@ -297,6 +336,7 @@ async fn load(
         bail!("scenario {} completed no request ({errors} errors)", s.name);
     }
     Ok(Load {
+        requests: all.len(),
         ops_per_sec: all.len() as f64 / elapsed,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
@@ -371,7 +411,7 @@ fn cipher(alg: &str, value: &[u8]) -> CipherInput {
     }
 }
 
-async fn peak_memory(client: &Client) -> Option<u64> {
+async fn metric(client: &Client, name: &str) -> Option<f64> {
     let (base, _) = client.base(&Container::Default);
     let text = client
         .http()
@@ -383,6 +423,6 @@ async fn peak_memory(client: &Client) -> Option<u64> {
         .await
         .ok()?;
     text.lines()
-        .find_map(|l| l.strip_prefix("strongroom_peak_resident_memory_bytes "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
 }

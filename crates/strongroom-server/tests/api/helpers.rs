@@ -34,6 +34,7 @@ impl TestApp {
             data_dir: dir.path().join("data"),
             listen: "127.0.0.1:0".parse().unwrap(),
             scheduler_interval_secs: 3600,
+            scheduler_lease_secs: 7200,
             log: "warn".into(),
             token_lifetime_secs: seconds,
             ..Config::default()
