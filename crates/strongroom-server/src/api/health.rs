@@ -22,10 +22,56 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: Prometheus text format, with store calls and the process's memory.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
+    let mut text = s.metrics.render();
+    text.push_str(&gauge(
+        "strongroom_store_calls_total",
+        "counter",
+        "Store operations, one transaction each.",
+        s.store.calls(),
+    ));
+    text.push_str(&memory_gauges());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+fn gauge(name: &str, kind: &str, help: &str, value: u64) -> String {
+    format!(
+        "# HELP {name} {help}
+# TYPE {name} {kind}
+{name} {value}
+"
     )
+}
+
+/// Current and peak resident memory from `/proc/self/status` (Linux).
+fn memory_gauges() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let kib = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let mut out = String::new();
+    if let Some(v) = kib("VmRSS:") {
+        out.push_str(&gauge(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory.",
+            v * 1024,
+        ));
+    }
+    if let Some(v) = kib("VmHWM:") {
+        out.push_str(&gauge(
+            "strongroom_peak_resident_memory_bytes",
+            "gauge",
+            "Peak resident memory since start.",
+            v * 1024,
+        ));
+    }
+    out
 }

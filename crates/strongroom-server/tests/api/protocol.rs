@@ -302,6 +302,14 @@ async fn health_metrics_and_unknown_hosts() {
         "{metrics}"
     );
     assert!(metrics.contains("strongroom_request_duration_seconds_bucket{operation=\"GET /keys\""));
+    assert!(
+        metrics.contains("\nstrongroom_store_calls_total "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nstrongroom_peak_resident_memory_bytes "),
+        "{metrics}"
+    );
     let (status, code, _) = app
         .err(
             &Container::Vault("no-such-vault".into()),
