@@ -24,6 +24,8 @@ pub enum ApiError {
     Forbidden(String),
     /// No such route or resource.
     NotFound(String),
+    /// The path exists but not with this method.
+    MethodNotAllowed(String),
     /// api-version missing or unknown.
     ApiVersion(String),
     /// The server is at capacity.
@@ -128,6 +130,12 @@ impl IntoResponse for ApiError {
             }
             Self::Forbidden(m) => envelope(StatusCode::FORBIDDEN, "Forbidden", m, None),
             Self::NotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
+            Self::MethodNotAllowed(m) => envelope(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("The method {m} is not supported for this path."),
+                None,
+            ),
             Self::ApiVersion(m) => envelope(StatusCode::BAD_REQUEST, "BadParameter", m, None),
             Self::Throttled => throttled(),
             Self::OAuth {

@@ -131,12 +131,17 @@ pub fn router(state: AppState) -> Router {
         .merge(management(&state))
         .merge(open_routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("The requested path does not exist.".into())
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }
 
 /// Admission control (429 beyond `max_in_flight`) and per-operation metrics.

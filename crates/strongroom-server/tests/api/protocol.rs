@@ -258,6 +258,24 @@ async fn api_versions_and_path_conventions() {
         )
         .await;
     assert_eq!(crate::helpers::unb64(&signed["value"]).len(), 64);
+    let (status, code, _) = app.err(&at, Method::DELETE, "/keys/k1/create", None).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed")
+    );
+    let (status, code, _) = app
+        .err(
+            &at,
+            Method::POST,
+            "/keys/k1/create",
+            Some(json!({"kty": 5})),
+        )
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "BadParameter"),
+        "malformed bodies get the envelope"
+    );
     let (status, code, _) = app
         .err(&at, Method::GET, "/keys/k1/notaversion", None)
         .await;
