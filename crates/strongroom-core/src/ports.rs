@@ -284,11 +284,39 @@ pub trait CryptoProvider: Send + Sync {
 }
 
 /// Whether an operation costs more than a hop to the blocking pool (about 13 us on the
-/// reference machine), so it should leave the async workers: RSA private-key operations and
-/// anything on keys of 4096 bits.
+/// reference machine), so it should leave the async workers: RSA private-key operations,
+/// anything on RSA keys of 4096 bits, ECDSA verification (about 100 us even on P-256) and
+/// ECDSA signing on the slower curves (P-384, P-521, secp256k1). ES256 signing, RSA public-key
+/// operations below 4096 bits and AES run inline.
 pub fn runs_on_pool(public: &PublicKeyParts, private_op: bool) -> bool {
     match public {
         PublicKeyParts::Rsa { n, .. } => private_op || n.len() >= 512,
-        PublicKeyParts::Ec { .. } | PublicKeyParts::Oct { .. } => false,
+        PublicKeyParts::Ec { curve, .. } => !private_op || *curve != Curve::P256,
+        PublicKeyParts::Oct { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_operations_go_to_the_pool() {
+        let rsa = |bytes: usize| PublicKeyParts::Rsa {
+            n: vec![1; bytes],
+            e: vec![1, 0, 1],
+        };
+        let ec = |curve| PublicKeyParts::Ec {
+            curve,
+            x: vec![],
+            y: vec![],
+        };
+        assert!(runs_on_pool(&rsa(256), true));
+        assert!(!runs_on_pool(&rsa(256), false));
+        assert!(runs_on_pool(&rsa(512), false));
+        assert!(!runs_on_pool(&ec(Curve::P256), true));
+        assert!(runs_on_pool(&ec(Curve::P256), false));
+        assert!(runs_on_pool(&ec(Curve::P521), true));
+        assert!(!runs_on_pool(&PublicKeyParts::Oct { len: 32 }, true));
     }
 }
