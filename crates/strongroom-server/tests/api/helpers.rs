@@ -29,8 +29,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with_token_lifetime(seconds: u64) -> Self {
+        Self::spawn_with(seconds, |_| {}).await
+    }
+
+    /// A server with its configuration adjusted by `tweak`.
+    pub async fn spawn_with(seconds: u64, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().join("data"),
             listen: "127.0.0.1:0".parse().unwrap(),
             scheduler_interval_secs: 3600,
@@ -39,6 +44,7 @@ impl TestApp {
             token_lifetime_secs: seconds,
             ..Config::default()
         };
+        tweak(&mut config);
         let clock = Arc::new(ManualClock::new(T0));
         let app = Application::build_with_clock(config, clock.clone())
             .await

@@ -341,3 +341,56 @@ async fn health_metrics_and_unknown_hosts() {
         (StatusCode::NOT_FOUND, "VaultNotFound")
     );
 }
+
+#[tokio::test]
+async fn overload_answers_429_with_retry_after() {
+    let app = TestApp::spawn_with(3600, |c| c.max_in_flight = 1).await;
+    let at = app.container("vault-one", false, 7, false).await;
+    let token = app.client.token_for(&at).await.unwrap();
+    let http = app.client.http().clone();
+    let list = app.url(
+        "vault-one.vault.strongroom.localhost",
+        "/keys?api-version=7.6",
+    );
+    // RSA-4096 generation holds the only slot for a second or so; a few attempts keep a fast
+    // generation from making the test flaky.
+    for attempt in 0..5 {
+        let url = app.url(
+            "vault-one.vault.strongroom.localhost",
+            &format!("/keys/big{attempt}/create?api-version=7.6"),
+        );
+        let slow = {
+            let (http, token) = (http.clone(), token.clone());
+            tokio::spawn(async move {
+                let body = json!({"kty": "RSA", "key_size": 4096});
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let resp = http.get(&list).bearer_auth(&token).send().await.unwrap();
+        let slow_status = slow.await.unwrap();
+        if resp.status() != StatusCode::TOO_MANY_REQUESTS || slow_status != StatusCode::OK {
+            continue;
+        }
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "Throttled");
+        assert_eq!(
+            http.get(&list)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+        return;
+    }
+    panic!("no request was refused while another held the only slot");
+}
