@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod commands;
+mod loadgen;
 mod output;
 mod serve;
 
