@@ -87,6 +87,11 @@ impl Application {
             .validate()
             .map_err(|e| StartupError::Setup(e.to_string()))?;
         bootstrap::data_dir(&config.data_dir).map_err(StartupError::Setup)?;
+        // Absolute paths, so the CA and credential paths printed and written work from anywhere.
+        let mut config = config;
+        if let Ok(absolute) = std::fs::canonicalize(&config.data_dir) {
+            config.data_dir = absolute;
+        }
         let crypto: Arc<dyn CryptoProvider> = Arc::new(SoftwareCrypto);
         let root = bootstrap::root_key(&config.root_key_path(), |b| {
             crypto.fill_random(b).map_err(|e| e.to_string())
