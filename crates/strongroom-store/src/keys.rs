@@ -274,9 +274,12 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(storage)?;
-        self.announce(Change::Key(vault.clone(), name.clone()))
-            .await;
-        Ok(done.rows_affected() > 0)
+        let changed = done.rows_affected() > 0;
+        if changed {
+            self.announce(Change::Key(vault.clone(), name.clone()))
+                .await;
+        }
+        Ok(changed)
     }
 
     pub(crate) async fn deleted_keys_impl(
@@ -328,9 +331,12 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(storage)?;
-        self.announce(Change::Key(vault.clone(), name.clone()))
-            .await;
-        Ok(done.rows_affected() > 0)
+        let changed = done.rows_affected() > 0;
+        if changed {
+            self.announce(Change::Key(vault.clone(), name.clone()))
+                .await;
+        }
+        Ok(changed)
     }
 
     pub(crate) async fn purge_key_impl(

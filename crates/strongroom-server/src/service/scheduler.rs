@@ -63,10 +63,9 @@ impl Scheduler {
         let mut report = PassReport::default();
         let now = self.keys.now();
         for (vault_name, name) in self.keys.store.due_purges(now).await? {
-            let vault = self.vaults.open(&vault_name).await?;
             if self.keys.store.purge_key(&vault_name, &name).await? {
                 self.keys.cache.invalidate(&vault_name, &name);
-                info!(vault = %vault.vault.name, key = %name, "purged deleted key at the end of its retention period");
+                info!(vault = %vault_name, key = %name, "purged deleted key at the end of its retention period");
                 report.purged += 1;
             }
         }
