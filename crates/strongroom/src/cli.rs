@@ -324,7 +324,7 @@ pub enum KeyAction {
         #[arg(long, short = 'a')]
         algorithm: String,
         /// Digest, base64.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         digest: String,
     },
     /// Verify a signature over a digest.
@@ -336,10 +336,10 @@ pub enum KeyAction {
         #[arg(long, short = 'a')]
         algorithm: String,
         /// Digest, base64.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         digest: String,
         /// Signature, base64.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         signature: String,
     },
     /// Show or update the rotation policy.
@@ -360,16 +360,16 @@ pub struct CipherArgs {
     #[arg(long, short = 'a')]
     pub algorithm: String,
     /// Input, base64.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub value: String,
     /// IV, base64.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub iv: Option<String>,
     /// Additional authenticated data, base64.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub aad: Option<String>,
     /// Authentication tag, base64.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub tag: Option<String>,
 }
 
@@ -397,4 +397,70 @@ pub enum PolicyAction {
         #[arg(long)]
         value: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_values_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "strongroom",
+            "key",
+            "verify",
+            "-n",
+            "k1",
+            "-a",
+            "ES256",
+            "--digest",
+            "-AQE",
+            "--signature",
+            "-TlM",
+        ])
+        .unwrap();
+        let Command::Key { action } = cli.command else {
+            panic!("not a key command");
+        };
+        let KeyAction::Verify {
+            digest, signature, ..
+        } = action
+        else {
+            panic!("not verify");
+        };
+        assert_eq!((digest.as_str(), signature.as_str()), ("-AQE", "-TlM"));
+        let cli = Cli::try_parse_from([
+            "strongroom",
+            "key",
+            "encrypt",
+            "-n",
+            "k1",
+            "-a",
+            "A256GCM",
+            "--value",
+            "-x",
+            "--iv",
+            "-y",
+            "--aad",
+            "-z",
+            "--tag",
+            "-w",
+        ])
+        .unwrap();
+        let Command::Key {
+            action: KeyAction::Encrypt(args),
+        } = cli.command
+        else {
+            panic!("not encrypt");
+        };
+        assert_eq!(
+            [
+                args.value,
+                args.iv.unwrap(),
+                args.aad.unwrap(),
+                args.tag.unwrap()
+            ],
+            ["-x", "-y", "-z", "-w"]
+        );
+    }
 }
