@@ -19,7 +19,7 @@ pub struct BenchArgs {
     /// Requests in flight.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// Seconds per scenario (server and raw each).
+    /// Seconds of load per scenario, run as one-second slices between one-second raw slices.
     #[arg(long, default_value_t = 5)]
     pub duration: u64,
     /// Store this many keys first (in vault bench-fill), to measure memory with many keys.
@@ -111,19 +111,18 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
     if args.populate > 0 {
         populate(&first, args.populate, args.concurrency).await?;
     }
-    let duration = Duration::from_secs(args.duration.max(1));
+    let slices = args.duration.max(1);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let protocol = if args.http2 { "HTTP/2" } else { "HTTP/1.1" };
     println!(
-        "strongroom bench: {} node(s), {protocol}, concurrency {}, {} s per scenario, raw baseline on {cores} cores",
+        "strongroom bench: {} node(s), {protocol}, concurrency {}, {slices} s per scenario, raw baseline on {cores} cores",
         nodes.len(),
         args.concurrency,
-        duration.as_secs()
     );
     println!(
-        "| scenario | server ops/s | p50 ms | p99 ms | errors | store calls/request | raw ops/s ({cores} cores) | server / raw |"
+        "| scenario | server ops/s | p50 ms | p99 ms | errors | store calls/request | load generator CPU | raw ops/s ({cores} cores) | server / raw |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in scenarios() {
         if args
             .scenarios
@@ -132,29 +131,40 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
         {
             continue;
         }
-        let raw_before = raw_ops(s.name, duration, cores)?;
+        let raw = Raw::new(s.name)?;
+        let mut driver = Driver::connect(&nodes, &s, args.concurrency, args.http2).await?;
         let calls_before = store_calls(&nodes).await;
-        let load = if args.http2 {
-            load(&nodes, &s, args.concurrency, duration).await?
-        } else {
-            lean_load(&nodes, &s, args.concurrency, duration).await?
-        };
+        // Load and raw baseline alternate in one-second slices, each load slice between two
+        // raw slices, so that the drift of this shared machine's speed between seconds
+        // weighs on both alike.
+        let mut raw_rates = Vec::new();
+        let mut tally = Tally::new();
+        if let Some(raw) = &raw {
+            raw_rates.push(raw.measure(SLICE, cores));
+        }
+        for _ in 0..slices {
+            driver.run(SLICE, &mut tally).await;
+            if let Some(raw) = &raw {
+                raw_rates.push(raw.measure(SLICE, cores));
+            }
+        }
+        let load = tally.finish(s.name)?;
         let calls = (store_calls(&nodes).await - calls_before) / load.requests.max(1) as f64;
-        // The raw baseline is measured right before and right after the load and averaged,
-        // since this shared machine's speed drifts between seconds.
-        let raw = match (raw_before, raw_ops(s.name, duration, cores)?) {
-            (Some(a), Some(b)) => Some((a + b) / 2.0),
-            _ => None,
-        };
-        let (raw_text, ratio) = match raw {
-            Some(r) => (
+        let (raw_text, ratio) = if raw_rates.is_empty() {
+            ("-".into(), "-".into())
+        } else {
+            let r = raw_rates.iter().sum::<f64>() / raw_rates.len() as f64;
+            (
                 format!("{r:.0}"),
                 format!("{:.0}%", 100.0 * load.ops_per_sec / r),
-            ),
-            None => ("-".into(), "-".into()),
+            )
         };
+        let client = load.client_cpu.map_or_else(
+            || "-".to_owned(),
+            |c| format!("{:.0}%", 100.0 * c / cores as f64),
+        );
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {calls:.2} | {raw_text} | {ratio} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {calls:.2} | {client} | {raw_text} | {ratio} |",
             s.name, load.ops_per_sec, load.p50_ms, load.p99_ms, load.errors
         );
     }
@@ -275,72 +285,142 @@ async fn populate(client: &Arc<Client>, count: usize, concurrency: usize) -> any
     Ok(())
 }
 
+/// Length of one load slice and of one raw slice.
+const SLICE: Duration = Duration::from_secs(1);
+
 struct Load {
     requests: usize,
     ops_per_sec: f64,
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// Cores' worth of CPU the load generator used while loading.
+    client_cpu: Option<f64>,
 }
 
-async fn load(
-    nodes: &[Arc<Client>],
-    s: &Scenario,
-    concurrency: usize,
-    duration: Duration,
-) -> anyhow::Result<Load> {
-    let mut targets = Vec::new();
-    for client in nodes {
-        let (base, _) = client.base(&s.container);
-        let url = format!("{base}{}?api-version=7.6", s.path);
-        targets.push((
-            client.http().clone(),
-            url,
-            client.token_for(&s.container).await?,
-        ));
+/// Latencies and errors gathered over the load slices of one scenario.
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+    /// CPU time the load generator used, when the platform tells.
+    client_cpu: Option<Duration>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            latencies: Vec::new(),
+            errors: 0,
+            elapsed: Duration::ZERO,
+            client_cpu: Some(Duration::ZERO),
+        }
     }
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..concurrency.max(1))
-        .map(|i| {
-            let (http, url, token) = targets
-                .get(i % targets.len().max(1))
-                .cloned()
-                .unwrap_or_else(|| (reqwest::Client::new(), String::new(), String::new()));
-            let (method, body) = (s.method.clone(), s.body.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut errors = 0usize;
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    let mut request = http.request(method.clone(), &url).bearer_auth(&token);
-                    if !body.is_null() {
-                        request = request.json(&body);
-                    }
-                    match request.send().await {
-                        Ok(r) if r.status().is_success() => {
-                            let _ = r.bytes().await;
-                            latencies.push(t.elapsed());
-                        }
-                        _ => errors += 1,
-                    }
-                }
-                (latencies, errors)
-            })
+
+    fn finish(mut self, name: &str) -> anyhow::Result<Load> {
+        let all = &mut self.latencies;
+        all.sort();
+        if all.is_empty() {
+            bail!(
+                "scenario {name} completed no request ({} errors)",
+                self.errors
+            );
+        }
+        let pct = |p: f64| {
+            all.get(((all.len() as f64 * p) as usize).min(all.len() - 1))
+                .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        };
+        Ok(Load {
+            requests: all.len(),
+            ops_per_sec: all.len() as f64 / self.elapsed.as_secs_f64().max(1e-9),
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            errors: self.errors,
+            client_cpu: self
+                .client_cpu
+                .map(|cpu| cpu.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)),
         })
-        .collect();
-    collect(s.name, started, tasks).await
+    }
 }
 
-/// The same load through the lean HTTP/1.1 generator.
-async fn lean_load(
-    nodes: &[Arc<Client>],
-    s: &Scenario,
-    concurrency: usize,
-    duration: Duration,
-) -> anyhow::Result<Load> {
-    let mut targets = Vec::new();
-    for client in nodes {
+/// One request loop per request in flight, kept (with its connection) across slices.
+enum Worker {
+    /// The lean HTTP/1.1 generator on its own keep-alive connection.
+    Lean {
+        target: crate::loadgen::Target,
+        request: Arc<Vec<u8>>,
+        connection: Option<Box<crate::loadgen::Connection>>,
+    },
+    /// A general-purpose HTTP/2 client.
+    Http2 {
+        http: reqwest::Client,
+        url: String,
+        token: String,
+        method: Method,
+        body: Value,
+    },
+}
+
+struct Driver {
+    workers: Vec<Worker>,
+}
+
+impl Driver {
+    /// Prepares `concurrency` request loops spread over `nodes`, connections opened.
+    async fn connect(
+        nodes: &[Arc<Client>],
+        s: &Scenario,
+        concurrency: usize,
+        http2: bool,
+    ) -> anyhow::Result<Self> {
+        let mut templates = Vec::new();
+        for client in nodes {
+            templates.push(Self::template(client, s, http2).await?);
+        }
+        let mut workers = Vec::new();
+        for i in 0..concurrency.max(1) {
+            let worker = match templates
+                .get(i % templates.len().max(1))
+                .context("no target")?
+            {
+                Worker::Lean {
+                    target, request, ..
+                } => Worker::Lean {
+                    target: target.clone(),
+                    request: Arc::clone(request),
+                    connection: Some(Box::new(target.connect().await?)),
+                },
+                Worker::Http2 {
+                    http,
+                    url,
+                    token,
+                    method,
+                    body,
+                } => Worker::Http2 {
+                    http: http.clone(),
+                    url: url.clone(),
+                    token: token.clone(),
+                    method: method.clone(),
+                    body: body.clone(),
+                },
+            };
+            workers.push(worker);
+        }
+        Ok(Self { workers })
+    }
+
+    async fn template(client: &Client, s: &Scenario, http2: bool) -> anyhow::Result<Worker> {
+        let token = client.token_for(&s.container).await?;
+        let (base, _) = client.base(&s.container);
+        if http2 {
+            return Ok(Worker::Http2 {
+                http: client.http().clone(),
+                url: format!("{base}{}?api-version=7.6", s.path),
+                token,
+                method: s.method.clone(),
+                body: s.body.clone(),
+            });
+        }
         let creds = client.credentials();
         let server = url::Url::parse(&creds.server_url)?;
         let server_host = server
@@ -348,7 +428,6 @@ async fn lean_load(
             .context("server_url has no host")?
             .trim_matches(['[', ']'])
             .to_owned();
-        let (base, _) = client.base(&s.container);
         let base = url::Url::parse(&base)?;
         let host = base.host_str().context("no host")?.to_owned();
         let port = base.port_or_known_default().unwrap_or(443);
@@ -358,7 +437,6 @@ async fn lean_load(
             .context("no address")?;
         let body = (!s.body.is_null()).then(|| s.body.to_string().into_bytes());
         let path = format!("{}?api-version=7.6", s.path);
-        let token = client.token_for(&s.container).await?;
         let request = crate::loadgen::request(
             s.method.as_str(),
             &format!("{host}:{port}"),
@@ -366,126 +444,178 @@ async fn lean_load(
             &token,
             body.as_deref(),
         );
-        targets.push((
-            crate::loadgen::Target::new(addr, &host, creds.ca_file.as_deref())?,
-            Arc::new(request),
-        ));
+        Ok(Worker::Lean {
+            target: crate::loadgen::Target::new(addr, &host, creds.ca_file.as_deref())?,
+            request: Arc::new(request),
+            connection: None,
+        })
     }
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for i in 0..concurrency.max(1) {
-        let (target, request) = targets
-            .get(i % targets.len().max(1))
-            .cloned()
-            .context("no target")?;
-        let mut connection = target.connect().await?;
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0usize;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                match connection.round_trip(&request).await {
-                    Ok(status) if (200..300).contains(&status) => latencies.push(t.elapsed()),
-                    Ok(_) => errors += 1,
-                    Err(_) => {
-                        errors += 1;
-                        match target.connect().await {
-                            Ok(c) => connection = c,
-                            Err(_) => break,
+
+    /// Runs every request loop for `length`, adding what they did to `tally`.
+    async fn run(&mut self, length: Duration, tally: &mut Tally) {
+        let cpu_before = thread_cpu();
+        let started = Instant::now();
+        let deadline = started + length;
+        let tasks: Vec<_> = std::mem::take(&mut self.workers)
+            .into_iter()
+            .map(|mut worker| {
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut errors = 0usize;
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        if worker.round_trip().await {
+                            latencies.push(t.elapsed());
+                        } else {
+                            errors += 1;
                         }
+                    }
+                    (worker, latencies, errors)
+                })
+            })
+            .collect();
+        for task in tasks {
+            // A load task only ends by returning: it has no panicking path.
+            if let Ok((worker, latencies, errors)) = task.await {
+                self.workers.push(worker);
+                tally.latencies.extend(latencies);
+                tally.errors += errors;
+            }
+        }
+        tally.elapsed += started.elapsed();
+        tally.client_cpu = match (tally.client_cpu, cpu_before, thread_cpu()) {
+            (Some(total), Some(before), Some(after)) => Some(total + after.saturating_sub(before)),
+            _ => None,
+        };
+    }
+}
+
+/// CPU time of the calling thread (the load generator's only thread), from procfs.
+fn thread_cpu() -> Option<Duration> {
+    cpu_of_stat(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// utime + stime of a procfs `stat` line.
+fn cpu_of_stat(stat: &str) -> Option<Duration> {
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th
+    // fields of the line, in USER_HZ (100 per second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+impl Worker {
+    /// One request; true when it succeeded.
+    async fn round_trip(&mut self) -> bool {
+        match self {
+            Self::Lean {
+                target,
+                request,
+                connection,
+            } => {
+                let result = match connection.as_mut() {
+                    Some(c) => c.round_trip(request).await,
+                    None => Err(anyhow::anyhow!("not connected")),
+                };
+                match result {
+                    Ok(status) => (200..300).contains(&status),
+                    Err(_) => {
+                        // Reconnect for the next request; a refused connection stays None and
+                        // counts as an error on each attempt.
+                        *connection = target.connect().await.ok().map(Box::new);
+                        false
                     }
                 }
             }
-            (latencies, errors)
-        }));
-    }
-    collect(s.name, started, tasks).await
-}
-
-async fn collect(
-    name: &str,
-    started: Instant,
-    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
-) -> anyhow::Result<Load> {
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.context("load task")?;
-        all.extend(l);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    if all.is_empty() {
-        bail!("scenario {name} completed no request ({errors} errors)");
-    }
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len() - 1))
-            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    };
-    Ok(Load {
-        requests: all.len(),
-        ops_per_sec: all.len() as f64 / elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        errors,
-    })
-}
-
-/// The raw library operation behind a scenario, on `cores` threads.
-fn raw_ops(name: &str, duration: Duration, cores: usize) -> anyhow::Result<Option<f64>> {
-    let crypto = SoftwareCrypto;
-    let loaded = |spec: KeySpec| -> anyhow::Result<Arc<dyn LoadedKey>> {
-        let m = crypto.generate(spec)?;
-        Ok(crypto.load(&m.public, &m.private)?)
-    };
-    let op: Arc<dyn Fn() -> bool + Send + Sync> = match name {
-        "sign-rsa2048" => {
-            let key = loaded(KeySpec::Rsa { bits: 2048 })?;
-            let alg = "RS256".parse()?;
-            Arc::new(move || key.sign(alg, &[7u8; 32]).is_ok())
-        }
-        "sign-p256" => {
-            let key = loaded(KeySpec::Ec { curve: Curve::P256 })?;
-            let alg = "ES256".parse()?;
-            Arc::new(move || key.sign(alg, &[7u8; 32]).is_ok())
-        }
-        "encrypt-a256gcm" => {
-            let key = loaded(KeySpec::Oct {
-                bits: AesBits::B256,
-            })?;
-            Arc::new(move || key.encrypt(&cipher("A256GCM", &[1u8; 64])).is_ok())
-        }
-        "wrap-rsa-oaep256" => {
-            let key = loaded(KeySpec::Rsa { bits: 2048 })?;
-            Arc::new(move || key.wrap(&cipher("RSA-OAEP-256", &[2u8; 32])).is_ok())
-        }
-        "create-ec" => Arc::new(move || {
-            SoftwareCrypto
-                .generate(KeySpec::Ec { curve: Curve::P256 })
-                .is_ok()
-        }),
-        _ => return Ok(None),
-    };
-    let deadline = Instant::now() + duration;
-    let started = Instant::now();
-    let threads: Vec<_> = (0..cores)
-        .map(|_| {
-            let op = Arc::clone(&op);
-            std::thread::spawn(move || {
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    if op() {
-                        n += 1;
-                    }
+            Self::Http2 {
+                http,
+                url,
+                token,
+                method,
+                body,
+            } => {
+                let mut request = http
+                    .request(method.clone(), url.as_str())
+                    .bearer_auth(token);
+                if !body.is_null() {
+                    request = request.json(body);
                 }
-                n
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// The raw library operation behind a scenario.
+struct Raw {
+    op: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl Raw {
+    /// The operation of scenario `name`, or None when it has no library counterpart.
+    fn new(name: &str) -> anyhow::Result<Option<Self>> {
+        let crypto = SoftwareCrypto;
+        let loaded = |spec: KeySpec| -> anyhow::Result<Arc<dyn LoadedKey>> {
+            let m = crypto.generate(spec)?;
+            Ok(crypto.load(&m.public, &m.private)?)
+        };
+        let op: Arc<dyn Fn() -> bool + Send + Sync> = match name {
+            "sign-rsa2048" => {
+                let key = loaded(KeySpec::Rsa { bits: 2048 })?;
+                let alg = "RS256".parse()?;
+                Arc::new(move || key.sign(alg, &[7u8; 32]).is_ok())
+            }
+            "sign-p256" => {
+                let key = loaded(KeySpec::Ec { curve: Curve::P256 })?;
+                let alg = "ES256".parse()?;
+                Arc::new(move || key.sign(alg, &[7u8; 32]).is_ok())
+            }
+            "encrypt-a256gcm" => {
+                let key = loaded(KeySpec::Oct {
+                    bits: AesBits::B256,
+                })?;
+                Arc::new(move || key.encrypt(&cipher("A256GCM", &[1u8; 64])).is_ok())
+            }
+            "wrap-rsa-oaep256" => {
+                let key = loaded(KeySpec::Rsa { bits: 2048 })?;
+                Arc::new(move || key.wrap(&cipher("RSA-OAEP-256", &[2u8; 32])).is_ok())
+            }
+            "create-ec" => Arc::new(move || {
+                SoftwareCrypto
+                    .generate(KeySpec::Ec { curve: Curve::P256 })
+                    .is_ok()
+            }),
+            _ => return Ok(None),
+        };
+        Ok(Some(Self { op }))
+    }
+
+    /// Operations per second on `cores` threads for `length`.
+    fn measure(&self, length: Duration, cores: usize) -> f64 {
+        let started = Instant::now();
+        let deadline = started + length;
+        let threads: Vec<_> = (0..cores)
+            .map(|_| {
+                let op = Arc::clone(&self.op);
+                std::thread::spawn(move || {
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        if op() {
+                            n += 1;
+                        }
+                    }
+                    n
+                })
             })
-        })
-        .collect();
-    let total: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
-    Ok(Some(total as f64 / started.elapsed().as_secs_f64()))
+            .collect();
+        let total: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+        total as f64 / started.elapsed().as_secs_f64()
+    }
 }
 
 fn cipher(alg: &str, value: &[u8]) -> CipherInput {
@@ -514,4 +644,17 @@ async fn metric(client: &Client, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cpu_time_from_a_stat_line() {
+        let line = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 1800 0 0 0 250 37 0 0 20 0 1 0";
+        assert_eq!(cpu_of_stat(line), Some(Duration::from_millis(2870)));
+        assert_eq!(cpu_of_stat("garbage"), None);
+        assert!(thread_cpu().is_some());
+    }
 }

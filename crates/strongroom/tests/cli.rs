@@ -193,6 +193,53 @@ fn cli_manages_vaults_and_keys() {
 }
 
 #[test]
+fn bench_prints_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let out = Command::new(BIN)
+        .arg("--credentials")
+        .arg(server.credentials())
+        .args(["bench", "--concurrency", "2", "--duration", "1"])
+        .args(["--scenarios", "get-key,sign-rsa2048,create-ec"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for scenario in ["get-key", "sign-rsa2048", "create-ec"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {scenario} |")))
+            .unwrap_or_else(|| panic!("no row for {scenario} in {text}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | name | ops/s | p50 | p99 | errors | store calls | client CPU | raw | ratio |
+        assert_eq!(cells.len(), 11, "{row}");
+        assert!(cells[2].parse::<f64>().unwrap() > 0.0, "{row}");
+        assert_eq!(cells[5], "0", "{row}");
+        if scenario == "get-key" {
+            assert_eq!((cells[8], cells[9]), ("-", "-"), "{row}");
+        } else {
+            assert!(cells[8].parse::<f64>().unwrap() > 0.0, "{row}");
+            assert!(cells[9].ends_with('%'), "{row}");
+        }
+    }
+    let calls = |scenario: &str| -> f64 {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {scenario} |")))
+            .unwrap();
+        row.split('|').nth(6).unwrap().trim().parse().unwrap()
+    };
+    assert_eq!(calls("get-key"), 0.0);
+    assert_eq!(calls("create-ec"), 1.0);
+    assert!(text.contains("peak resident memory"), "{text}");
+    server.terminate();
+}
+
+#[test]
 fn acknowledged_keys_survive_kill_9_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
