@@ -66,7 +66,10 @@ fn worker(receiver: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         match job {
-            Ok(job) => job(),
+            // A panicking job drops its sender, so its caller gets an error; the worker lives on.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
             Err(_) => return,
         }
     }
@@ -75,6 +78,14 @@ fn worker(receiver: &Mutex<Receiver<Job>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_spares_its_worker() {
+        let pool = CryptoPool::start(1, 4).unwrap();
+        let panicked = pool.run(|| -> u8 { panic!("job failure") }).await;
+        assert!(matches!(panicked, Err(DomainError::Internal(_))));
+        assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
 
     #[tokio::test]
     async fn runs_jobs_and_reports_overload() {
