@@ -142,7 +142,33 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         *req.uri_mut() = uri;
     }
     req.extensions_mut().insert(ctx);
-    next.run(req).await
+    let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
+    let mut response = next.run(req).await;
+    add_service_headers(response.headers_mut(), client_request_id);
+    response
+}
+
+/// The headers Key Vault puts on every response: a request id of its own, the caller's
+/// `x-ms-client-request-id` echoed, the service version, and HSTS (the service is HTTPS only).
+fn add_service_headers(
+    headers: &mut axum::http::HeaderMap,
+    client_request_id: Option<axum::http::HeaderValue>,
+) {
+    use axum::http::HeaderValue;
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-ms-request-id", id);
+    }
+    if let Some(id) = client_request_id {
+        headers.insert("x-ms-client-request-id", id);
+    }
+    headers.insert(
+        "x-ms-keyvault-service-version",
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    headers.insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000;includeSubDomains"),
+    );
 }
 
 fn normalized_uri(uri: &Uri, is_post: bool) -> Option<Uri> {

@@ -394,3 +394,38 @@ async fn overload_answers_429_with_retry_after() {
     }
     panic!("no request was refused while another held the only slot");
 }
+
+#[tokio::test]
+async fn responses_carry_key_vault_service_headers() {
+    let app = TestApp::spawn().await;
+    let token = app.client.token_for(&Container::Default).await.unwrap();
+    let url = app.url("127.0.0.1", "/keys?api-version=7.6");
+    let http = app.client.http();
+    let authorized = http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("x-ms-client-request-id", "caller-chosen-id")
+        .send()
+        .await
+        .unwrap();
+    let anonymous = http.get(&url).send().await.unwrap();
+    assert_eq!(authorized.status(), StatusCode::OK);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let id = |r: &reqwest::Response| r.headers()["x-ms-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id(&authorized), id(&anonymous));
+    assert!(uuid::Uuid::parse_str(&id(&authorized)).is_ok());
+    assert_eq!(
+        authorized.headers()["x-ms-client-request-id"],
+        "caller-chosen-id"
+    );
+    assert!(!anonymous.headers().contains_key("x-ms-client-request-id"));
+    for r in [&authorized, &anonymous] {
+        assert!(r.headers().contains_key("x-ms-keyvault-service-version"));
+        assert!(
+            r.headers()["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age=")
+        );
+    }
+}
