@@ -343,13 +343,13 @@ impl Tally {
     }
 }
 
-/// One request loop per request in flight, kept (with its connection) across slices.
-enum Worker {
-    /// The lean HTTP/1.1 generator on its own keep-alive connection.
+/// Where and how a request loop sends its requests.
+#[derive(Clone)]
+enum Endpoint {
+    /// The lean HTTP/1.1 generator, one keep-alive connection per loop.
     Lean {
         target: crate::loadgen::Target,
         request: Arc<Vec<u8>>,
-        connection: Option<Box<crate::loadgen::Connection>>,
     },
     /// A general-purpose HTTP/2 client.
     Http2 {
@@ -359,6 +359,13 @@ enum Worker {
         method: Method,
         body: Value,
     },
+}
+
+/// One request loop per request in flight, kept (with its connection) across slices.
+struct Worker {
+    endpoint: Endpoint,
+    /// The lean generator's connection (None for HTTP/2, or after a failed reconnect).
+    connection: Option<Box<crate::loadgen::Connection>>,
 }
 
 struct Driver {
@@ -379,41 +386,27 @@ impl Driver {
         }
         let mut workers = Vec::new();
         for i in 0..concurrency.max(1) {
-            let worker = match templates
+            let endpoint = templates
                 .get(i % templates.len().max(1))
                 .context("no target")?
-            {
-                Worker::Lean {
-                    target, request, ..
-                } => Worker::Lean {
-                    target: target.clone(),
-                    request: Arc::clone(request),
-                    connection: Some(Box::new(target.connect().await?)),
-                },
-                Worker::Http2 {
-                    http,
-                    url,
-                    token,
-                    method,
-                    body,
-                } => Worker::Http2 {
-                    http: http.clone(),
-                    url: url.clone(),
-                    token: token.clone(),
-                    method: method.clone(),
-                    body: body.clone(),
-                },
+                .clone();
+            let connection = match &endpoint {
+                Endpoint::Lean { target, .. } => Some(Box::new(target.connect().await?)),
+                Endpoint::Http2 { .. } => None,
             };
-            workers.push(worker);
+            workers.push(Worker {
+                endpoint,
+                connection,
+            });
         }
         Ok(Self { workers })
     }
 
-    async fn template(client: &Client, s: &Scenario, http2: bool) -> anyhow::Result<Worker> {
+    async fn template(client: &Client, s: &Scenario, http2: bool) -> anyhow::Result<Endpoint> {
         let token = client.token_for(&s.container).await?;
         let (base, _) = client.base(&s.container);
         if http2 {
-            return Ok(Worker::Http2 {
+            return Ok(Endpoint::Http2 {
                 http: client.http().clone(),
                 url: format!("{base}{}?api-version=7.6", s.path),
                 token,
@@ -444,10 +437,9 @@ impl Driver {
             &token,
             body.as_deref(),
         );
-        Ok(Worker::Lean {
+        Ok(Endpoint::Lean {
             target: crate::loadgen::Target::new(addr, &host, creds.ca_file.as_deref())?,
             request: Arc::new(request),
-            connection: None,
         })
     }
 
@@ -509,13 +501,9 @@ fn cpu_of_stat(stat: &str) -> Option<Duration> {
 impl Worker {
     /// One request; true when it succeeded.
     async fn round_trip(&mut self) -> bool {
-        match self {
-            Self::Lean {
-                target,
-                request,
-                connection,
-            } => {
-                let result = match connection.as_mut() {
+        match &self.endpoint {
+            Endpoint::Lean { target, request } => {
+                let result = match self.connection.as_mut() {
                     Some(c) => c.round_trip(request).await,
                     None => Err(anyhow::anyhow!("not connected")),
                 };
@@ -524,12 +512,12 @@ impl Worker {
                     Err(_) => {
                         // Reconnect for the next request; a refused connection stays None and
                         // counts as an error on each attempt.
-                        *connection = target.connect().await.ok().map(Box::new);
+                        self.connection = target.connect().await.ok().map(Box::new);
                         false
                     }
                 }
             }
-            Self::Http2 {
+            Endpoint::Http2 {
                 http,
                 url,
                 token,
