@@ -15,6 +15,7 @@ mod extract;
 mod metrics;
 mod pool;
 pub mod routing;
+pub mod sched;
 pub mod service;
 mod startup;
 mod state;

@@ -16,8 +16,9 @@ use strongroom_crypto::SoftwareCrypto;
 /// Flags of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Requests in flight.
-    #[arg(long, default_value_t = 16)]
+    /// Requests in flight: enough by default to keep every crypto thread busy while the async
+    /// workers hand back results in batches.
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Seconds of load per scenario, run as one-second slices between one-second raw slices.
     #[arg(long, default_value_t = 5)]

@@ -22,7 +22,8 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
 }
 
-fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+/// The configuration in effect: defaults, file, environment, flags.
+pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
     config.apply_env(std::env::vars())?;
     if let Some(dir) = &args.data_dir {
