@@ -6,8 +6,6 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use strongroom_core::DomainError;
 use strongroom_core::vault::VaultKind;
@@ -104,25 +102,24 @@ impl<S: Send + Sync> FromRequestParts<S> for DataQuery {
     }
 }
 
-/// Middleware for the data plane: a missing or unknown `api-version` is 400.
-pub async fn require_api_version(req: Request, next: Next) -> Response {
+/// Checks the data plane's `api-version`: a missing or unknown one is 400.
+pub fn check_api_version(req: &Request) -> Result<(), ApiError> {
     match DataQuery::parse(req.uri().query()).api_version {
-        None => ApiError::ApiVersion("The 'api-version' query parameter is missing. Specify a supported version, for example api-version=7.6.".into()).into_response(),
-        Some(v) if !strongroom_api::version::is_supported(&v) => ApiError::ApiVersion(format!(
+        None => Err(ApiError::ApiVersion("The 'api-version' query parameter is missing. Specify a supported version, for example api-version=7.6.".into())),
+        Some(v) if !strongroom_api::version::is_supported(&v) => Err(ApiError::ApiVersion(format!(
             "The specified version ({}) is not recognized. Supported versions: {}.",
             v.chars().take(32).collect::<String>(),
             strongroom_api::version::SUPPORTED.join(", ")
-        ))
-        .into_response(),
-        Some(_) => next.run(req).await,
+        ))),
+        Some(_) => Ok(()),
     }
 }
 
 /// The request context (always present behind the routing middleware).
-pub fn ctx(parts: &Parts) -> Result<RequestCtx, ApiError> {
+pub fn ctx(parts: &Parts) -> Result<Arc<RequestCtx>, ApiError> {
     parts
         .extensions
-        .get::<RequestCtx>()
+        .get::<Arc<RequestCtx>>()
         .cloned()
         .ok_or_else(|| ApiError::Domain(DomainError::Internal("request context missing".into())))
 }
@@ -132,7 +129,7 @@ pub struct VaultAccess {
     /// The vault.
     pub vault: Arc<OpenVault>,
     /// The request context.
-    pub ctx: RequestCtx,
+    pub ctx: Arc<RequestCtx>,
 }
 
 impl FromRequestParts<AppState> for VaultAccess {

@@ -22,18 +22,27 @@ struct Histogram {
 /// The registry.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Per operation, per status.
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
 }
 
 impl Metrics {
     /// Records one finished request.
     pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
+        // Looked up by reference: an operation's name is copied only the first time.
         if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((operation.to_owned(), status)).or_default() += 1;
+            let statuses = match requests.get_mut(operation) {
+                Some(statuses) => statuses,
+                None => requests.entry(operation.to_owned()).or_default(),
+            };
+            *statuses.entry(status).or_default() += 1;
         }
         if let Ok(mut latency) = self.latency.lock() {
-            let h = latency.entry(operation.to_owned()).or_default();
+            let h = match latency.get_mut(operation) {
+                Some(h) => h,
+                None => latency.entry(operation.to_owned()).or_default(),
+            };
             if h.counts.is_empty() {
                 h.counts = vec![0; BUCKETS.len()];
             }
@@ -56,12 +65,14 @@ impl Metrics {
         );
         out.push_str("# TYPE strongroom_requests_total counter\n");
         if let Ok(requests) = self.requests.lock() {
-            for ((op, status), n) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "strongroom_requests_total{{operation=\"{}\",status=\"{status}\"}} {n}",
-                    escape(op)
-                );
+            for (op, statuses) in requests.iter() {
+                let op = escape(op);
+                for (status, n) in statuses {
+                    let _ = writeln!(
+                        out,
+                        "strongroom_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
+                    );
+                }
             }
         }
         out.push_str("# HELP strongroom_request_duration_seconds Request latency, by operation.\n");

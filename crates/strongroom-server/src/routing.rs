@@ -141,7 +141,7 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
     if let Some(uri) = normalized_uri(req.uri(), req.method() == axum::http::Method::POST) {
         *req.uri_mut() = uri;
     }
-    req.extensions_mut().insert(ctx);
+    req.extensions_mut().insert(std::sync::Arc::new(ctx));
     let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
     let mut response = next.run(req).await;
     add_service_headers(response.headers_mut(), client_request_id);
@@ -154,15 +154,19 @@ fn add_service_headers(
     headers: &mut axum::http::HeaderMap,
     client_request_id: Option<axum::http::HeaderValue>,
 ) {
-    use axum::http::HeaderValue;
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-ms-request-id", id);
+    use axum::http::{HeaderName, HeaderValue};
+    const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+    const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+    const SERVICE_VERSION: HeaderName = HeaderName::from_static("x-ms-keyvault-service-version");
+    let mut id = uuid::Uuid::encode_buffer();
+    if let Ok(id) = HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id)) {
+        headers.insert(REQUEST_ID, id);
     }
     if let Some(id) = client_request_id {
-        headers.insert("x-ms-client-request-id", id);
+        headers.insert(CLIENT_REQUEST_ID, id);
     }
     headers.insert(
-        "x-ms-keyvault-service-version",
+        SERVICE_VERSION,
         HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
     );
     headers.insert(

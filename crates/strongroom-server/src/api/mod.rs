@@ -14,14 +14,13 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::auth::endpoints as token;
-use crate::auth::middleware::{require_admin, require_auth};
+use crate::auth::middleware::{require_admin, require_data_plane};
 use crate::error::ApiError;
-use crate::extract::require_api_version;
 use crate::state::AppState;
 
 pub use admin::identity_env;
@@ -62,8 +61,7 @@ fn data_plane(state: &AppState) -> Router<AppState> {
         )
         .route("/deletedkeys/{name}/recover", post(deleted::recover))
         .route("/rng", post(ops::rng))
-        .route_layer(from_fn_with_state(state.clone(), require_auth))
-        .route_layer(from_fn(require_api_version))
+        .route_layer(from_fn_with_state(state.clone(), require_data_plane))
 }
 
 /// Strongroom's management API.

@@ -3,6 +3,7 @@
 //! OAuth2 client credentials (v1 and v2 paths), OpenID discovery and the JWKS.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -179,7 +180,7 @@ fn requested_resource(form: &HashMap<String, String>) -> Option<String> {
 pub async fn openid_configuration(
     State(_state): State<AppState>,
     Path(tenant): Path<String>,
-    Extension(ctx): Extension<RequestCtx>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
     uri: Uri,
 ) -> ApiResult<Json<OpenIdConfiguration>> {
     let base = ctx.base_url();

@@ -3,6 +3,8 @@
 //! (`Bearer authorization="https://login.{suffix}[:port]/{tenant}", resource="..."`).
 //! An authenticated request carries its `Principal` onward, where RBAC will read it.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -10,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Principal, TokenError};
 use crate::error::ApiError;
+use crate::extract::check_api_version;
 use crate::routing::RequestCtx;
 use crate::state::AppState;
 
@@ -35,10 +38,10 @@ fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn authenticate(state: &AppState, req: &Request) -> Result<Principal, ApiError> {
+fn authenticate(state: &AppState, req: &Request) -> Result<Arc<Principal>, ApiError> {
     let ctx = req
         .extensions()
-        .get::<RequestCtx>()
+        .get::<Arc<RequestCtx>>()
         .cloned()
         .ok_or_else(|| ApiError::NotFound("no request context".into()))?;
     let token = bearer(req).ok_or_else(|| challenge(state, &ctx, MISSING.into()))?;
@@ -52,8 +55,16 @@ fn authenticate(state: &AppState, req: &Request) -> Result<Principal, ApiError> 
     Ok(principal)
 }
 
-/// Requires a valid token for the addressed resource.
-pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The data plane's gate, one layer: a supported `api-version` (400 otherwise, before any
+/// authentication, as Key Vault answers), then a valid token for the addressed resource.
+pub async fn require_data_plane(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Err(e) = check_api_version(&req) {
+        return e.into_response();
+    }
     match authenticate(&state, &req) {
         Ok(principal) => {
             req.extensions_mut().insert(principal);

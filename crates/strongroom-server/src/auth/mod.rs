@@ -67,7 +67,7 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     store: Arc<dyn KeyStore>,
     crypto: Arc<dyn CryptoProvider>,
-    verified: Mutex<HashMap<String, (Principal, i64)>>,
+    verified: Mutex<HashMap<String, (Arc<Principal>, i64)>>,
 }
 
 /// How the token service is set up.
@@ -160,7 +160,7 @@ impl AuthService {
 
     /// Verifies a bearer token: signature, issuer, expiry. The audience is checked by the
     /// caller against the resource it serves. Verified tokens are cached until they expire.
-    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+    pub fn verify(&self, token: &str) -> Result<Arc<Principal>, TokenError> {
         let now = self.clock.now();
         if let Some((principal, exp)) = self
             .verified
@@ -179,6 +179,7 @@ impl AuthService {
             .verify(token)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let (principal, exp) = self.check_claims(&claims, now)?;
+        let principal = Arc::new(principal);
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.retain(|_, (_, exp)| *exp > now);
@@ -186,7 +187,7 @@ impl AuthService {
                     cache.clear();
                 }
             }
-            cache.insert(token.to_owned(), (principal.clone(), exp));
+            cache.insert(token.to_owned(), (Arc::clone(&principal), exp));
         }
         Ok(principal)
     }
