@@ -18,13 +18,23 @@ const NICE_ZERO: u8 = 47;
 
 /// Puts the calling thread under `SCHED_BATCH` at nice 0.
 pub fn batch_current_thread() -> Result<(), String> {
+    set_current_policy(NormalThreadSchedulePolicy::Batch)
+}
+
+/// Puts the calling thread back under the default policy (`SCHED_OTHER`) at nice 0; threads
+/// it then starts inherit that.
+pub fn default_current_thread() -> Result<(), String> {
+    set_current_policy(NormalThreadSchedulePolicy::Other)
+}
+
+fn set_current_policy(policy: NormalThreadSchedulePolicy) -> Result<(), String> {
     let priority = ThreadPriorityValue::try_from(NICE_ZERO)?;
     set_thread_priority_and_policy(
         thread_native_id(),
         ThreadPriority::Crossplatform(priority),
-        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+        ThreadSchedulePolicy::Normal(policy),
     )
-    .map_err(|e| format!("cannot set the batch scheduling policy: {e:?}"))
+    .map_err(|e| format!("cannot set the scheduling policy {policy:?}: {e:?}"))
 }
 
 #[cfg(test)]
@@ -45,11 +55,15 @@ mod tests {
     }
 
     #[test]
-    fn batch_policy_keeps_the_nice_value() {
+    fn policies_switch_and_keep_the_nice_value() {
         std::thread::spawn(|| {
             assert_eq!(nice_and_policy(), (0, 0), "SCHED_OTHER at nice 0 before");
             batch_current_thread().unwrap();
             assert_eq!(nice_and_policy(), (0, 3), "SCHED_BATCH at nice 0 after");
+            let inherited = std::thread::spawn(nice_and_policy).join().unwrap();
+            assert_eq!(inherited, (0, 3), "threads it starts inherit the policy");
+            default_current_thread().unwrap();
+            assert_eq!(nice_and_policy(), (0, 0), "back to SCHED_OTHER");
         })
         .join()
         .unwrap();

@@ -108,6 +108,12 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
         nodes.push(Arc::new(Client::with_protocol(creds, !args.http2).await?));
     }
     let first = nodes.first().cloned().context("no server")?;
+    // The load generator (this thread) runs under the batch policy, so that its wake-ups do
+    // not preempt the server it shares the cores with; the raw baseline's threads go back to
+    // the default policy (they would inherit this thread's).
+    if let Err(e) = strongroom_server::sched::batch_current_thread() {
+        eprintln!("warning: {e}; the load generator keeps the default policy");
+    }
     setup(&first).await?;
     if args.populate > 0 {
         populate(&first, args.populate, args.concurrency).await?;
@@ -592,6 +598,7 @@ impl Raw {
             .map(|_| {
                 let op = Arc::clone(&self.op);
                 std::thread::spawn(move || {
+                    let _ = strongroom_server::sched::default_current_thread();
                     let mut n = 0u64;
                     while Instant::now() < deadline {
                         if op() {
