@@ -158,8 +158,10 @@ fn add_service_headers(
     const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
     const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
     const SERVICE_VERSION: HeaderName = HeaderName::from_static("x-ms-keyvault-service-version");
+    // A version-4 UUID from the thread's userspace generator: no system call per response.
+    let request_id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
     let mut id = uuid::Uuid::encode_buffer();
-    if let Ok(id) = HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id)) {
+    if let Ok(id) = HeaderValue::from_str(request_id.hyphenated().encode_lower(&mut id)) {
         headers.insert(REQUEST_ID, id);
     }
     if let Some(id) = client_request_id {
