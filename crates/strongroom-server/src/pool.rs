@@ -27,7 +27,12 @@ impl CryptoPool {
             let receiver = Arc::clone(&receiver);
             std::thread::Builder::new()
                 .name(format!("strongroom-crypto-{i}"))
-                .spawn(move || worker(&receiver))?;
+                .spawn(move || {
+                    // Crypto threads keep the default policy even when started from an async
+                    // worker under the batch policy, which new threads would inherit.
+                    let _ = crate::sched::default_current_thread();
+                    worker(&receiver);
+                })?;
         }
         Ok(Self { sender, threads })
     }
