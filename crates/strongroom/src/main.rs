@@ -37,8 +37,9 @@ fn runtime_for(command: &cli::Command) -> anyhow::Result<tokio::runtime::Runtime
         cli::Command::Bench(_) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
+    // A configuration that does not load is reported by `serve` itself.
     if let cli::Command::Serve(args) = command
-        && serve::config(args)?.batch_scheduling
+        && serve::config(args).is_ok_and(|config| config.batch_scheduling)
     {
         static WARNED: std::sync::Once = std::sync::Once::new();
         builder.on_thread_start(|| {
