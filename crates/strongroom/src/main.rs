@@ -8,18 +8,24 @@ mod loadgen;
 mod output;
 mod serve;
 
+use anyhow::Context;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match runtime_for(&cli.command) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e:#}");
-            return std::process::ExitCode::FAILURE;
-        }
+    let outcome = match cli.command {
+        cli::Command::Serve(ref args) => serve::config(args)
+            .and_then(|config| server_runtime(&config)?.block_on(serve::run(config))),
+        cli::Command::Bench(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the runtime")
+            .and_then(|rt| rt.block_on(commands::run(cli))),
+        _ => tokio::runtime::Runtime::new()
+            .context("cannot start the runtime")
+            .and_then(|rt| rt.block_on(commands::run(cli))),
     };
-    match runtime.block_on(commands::run(cli)) {
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -28,19 +34,13 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// The load generator runs on one thread, so it takes as little as possible of the cores it
-/// shares with the server it measures. The server's async workers run under the batch policy
-/// unless `batch_scheduling` is off (see `strongroom_server::sched`). Everything else uses all
-/// cores.
-fn runtime_for(command: &cli::Command) -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut builder = match command {
-        cli::Command::Bench(_) => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
-    };
-    // A configuration that does not load is reported by `serve` itself.
-    if let cli::Command::Serve(args) = command
-        && serve::config(args).is_ok_and(|config| config.batch_scheduling)
-    {
+/// The server's runtime: async workers on all cores, under the batch policy unless
+/// `batch_scheduling` is off (see `strongroom_server::sched`). The load generator (`bench`)
+/// runs on one thread, so it takes as little as possible of the cores it shares with the
+/// server it measures; every other command uses all cores.
+fn server_runtime(config: &strongroom_server::Config) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.batch_scheduling {
         static WARNED: std::sync::Once = std::sync::Once::new();
         builder.on_thread_start(|| {
             if let Err(e) = strongroom_server::sched::batch_current_thread() {
@@ -50,7 +50,10 @@ fn runtime_for(command: &cli::Command) -> anyhow::Result<tokio::runtime::Runtime
             }
         });
     }
-    Ok(builder.enable_all().build()?)
+    builder
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
 }
 
 /// mimalloc: the request path allocates and frees many small buffers, often on different

@@ -38,9 +38,8 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Runs the server until SIGTERM or Ctrl-C.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = config(&args)?;
+/// Runs the server with `config` (see [`config`]) until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?;
     let _ = tracing_subscriber::fmt()
