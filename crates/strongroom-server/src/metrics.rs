@@ -12,8 +12,12 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// What is kept of one operation.
 #[derive(Default)]
-struct Histogram {
+struct Operation {
+    /// Requests by status.
+    statuses: BTreeMap<u16, u64>,
+    /// Requests at or under each bound of `BUCKETS` (cumulative, as Prometheus buckets are).
     counts: Vec<u64>,
     sum: f64,
     count: u64,
@@ -22,86 +26,78 @@ struct Histogram {
 /// The registry.
 #[derive(Default)]
 pub struct Metrics {
-    /// Per operation, per status.
-    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    operations: Mutex<BTreeMap<String, Operation>>,
 }
 
 impl Metrics {
     /// Records one finished request.
     pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
+        let Ok(mut operations) = self.operations.lock() else {
+            return;
+        };
         // Looked up by reference: an operation's name is copied only the first time.
-        if let Ok(mut requests) = self.requests.lock() {
-            let statuses = match requests.get_mut(operation) {
-                Some(statuses) => statuses,
-                None => requests.entry(operation.to_owned()).or_default(),
-            };
-            *statuses.entry(status).or_default() += 1;
+        let op = match operations.get_mut(operation) {
+            Some(op) => op,
+            None => operations.entry(operation.to_owned()).or_default(),
+        };
+        *op.statuses.entry(status).or_default() += 1;
+        if op.counts.is_empty() {
+            op.counts = vec![0; BUCKETS.len()];
         }
-        if let Ok(mut latency) = self.latency.lock() {
-            let h = match latency.get_mut(operation) {
-                Some(h) => h,
-                None => latency.entry(operation.to_owned()).or_default(),
-            };
-            if h.counts.is_empty() {
-                h.counts = vec![0; BUCKETS.len()];
+        let secs = elapsed.as_secs_f64();
+        for (count, bound) in op.counts.iter_mut().zip(BUCKETS) {
+            if secs <= *bound {
+                *count += 1;
             }
-            let secs = elapsed.as_secs_f64();
-            for (count, bound) in h.counts.iter_mut().zip(BUCKETS) {
-                if secs <= *bound {
-                    *count += 1;
-                }
-            }
-            h.sum += secs;
-            h.count += 1;
         }
+        op.sum += secs;
+        op.count += 1;
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let Ok(operations) = self.operations.lock() else {
+            return out;
+        };
         out.push_str(
             "# HELP strongroom_requests_total Requests served, by operation and status.\n",
         );
         out.push_str("# TYPE strongroom_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for (op, statuses) in requests.iter() {
-                let op = escape(op);
-                for (status, n) in statuses {
-                    let _ = writeln!(
-                        out,
-                        "strongroom_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
-                    );
-                }
+        for (name, op) in operations.iter() {
+            let name = escape(name);
+            for (status, n) in &op.statuses {
+                let _ = writeln!(
+                    out,
+                    "strongroom_requests_total{{operation=\"{name}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP strongroom_request_duration_seconds Request latency, by operation.\n");
         out.push_str("# TYPE strongroom_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for (op, h) in latency.iter() {
-                let op = escape(op);
-                for (bound, count) in BUCKETS.iter().zip(&h.counts) {
-                    let _ = writeln!(
-                        out,
-                        "strongroom_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {count}"
-                    );
-                }
+        for (name, op) in operations.iter() {
+            let name = escape(name);
+            for (bound, count) in BUCKETS.iter().zip(&op.counts) {
                 let _ = writeln!(
                     out,
-                    "strongroom_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "strongroom_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "strongroom_request_duration_seconds_count{{operation=\"{op}\"}} {}",
-                    h.count
+                    "strongroom_request_duration_seconds_bucket{{operation=\"{name}\",le=\"{bound}\"}} {count}"
                 );
             }
+            let _ = writeln!(
+                out,
+                "strongroom_request_duration_seconds_bucket{{operation=\"{name}\",le=\"+Inf\"}} {}",
+                op.count
+            );
+            let _ = writeln!(
+                out,
+                "strongroom_request_duration_seconds_sum{{operation=\"{name}\"}} {}",
+                op.sum
+            );
+            let _ = writeln!(
+                out,
+                "strongroom_request_duration_seconds_count{{operation=\"{name}\"}} {}",
+                op.count
+            );
         }
         out
     }
