@@ -37,4 +37,4 @@ else
     scripts/with-postgres.sh cargo test --locked --workspace --no-fail-fast
 fi
 echo "== sdk-tests/python"
-STRONGROOM_BIN="$CARGO_TARGET_DIR/debug/strongroom" scripts/with-postgres.sh sdk-tests/python/run.sh -q
+scripts/with-postgres.sh sdk-tests/python/run.sh -q

@@ -33,9 +33,9 @@ from helpers import (
     PROTECTED_VAULT,
     RETENTION_DAYS,
     STANDARD_VAULT,
+    strongroom_binary,
 )
 
-DEFAULT_BIN = "/root/.cache/strongroom/target/debug/strongroom"
 
 
 # ---------------------------------------------------------------------------
@@ -159,9 +159,7 @@ def _stop(server: StrongroomServer) -> None:
 @pytest.fixture(scope="session")
 def server():
     global _SERVER, _KEEP_DATA_DIR
-    binary = os.environ.get("STRONGROOM_BIN", DEFAULT_BIN)
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        raise RuntimeError(f"Strongroom binary not found or not executable: {binary} (set STRONGROOM_BIN)")
+    binary = strongroom_binary()
 
     data_dir = tempfile.mkdtemp(prefix="strongroom-pysdk-")
     port = _free_port()

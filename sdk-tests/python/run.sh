@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the Strongroom Python SDK integration tests.
-# STRONGROOM_BIN may point at the strongroom binary; extra arguments go to pytest.
+# The tests build the workspace's strongroom binary with cargo (STRONGROOM_BIN may name
+# another one); extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,11 +1,14 @@
 """Key creation: RSA, EC and oct-HSM, attributes, and product restrictions."""
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.keyvault.keys import JsonWebKey, KeyCurveName, KeyType
-from cryptography.hazmat.primitives.asymmetric import ec
+from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from helpers import CURVES, ec_private_jwk, ec_public_key, rsa_public_key, unique
 
@@ -167,3 +170,41 @@ def test_import_hsm_on_standard_vault_rejected(standard):
     assert info.value.status_code == 400
     # The same key imported as software-protected is fine.
     assert standard.import_key(unique("impswstd"), jwk).key_type == KeyType.ec
+
+
+def test_software_types_on_hsm_pool_become_hsm_types(hsm, credential):
+    # Without hardware_protected the SDK asks for RSA, EC and oct; a pool keeps them in its HSM.
+    rsa_key = hsm.create_rsa_key(unique("swrsa"), size=2048)
+    assert rsa_key.key_type == KeyType.rsa_hsm
+    assert hsm.get_key(rsa_key.name).key_type == KeyType.rsa_hsm
+    ec_key = hsm.create_ec_key(unique("swec"), curve="P-256")
+    assert ec_key.key_type == KeyType.ec_hsm
+    oct_key = hsm.create_oct_key(unique("swoct"), size=256)
+    assert oct_key.key_type == KeyType.oct_hsm
+    # The key works as any other: sign with the RSA key, verify locally.
+    digest = hashlib.sha256(b"first run").digest()
+    sig = CryptographyClient(rsa_key, credential).sign(SignatureAlgorithm.rs256, digest).signature
+    rsa_public_key(rsa_key.key).verify(sig, b"first run", padding.PKCS1v15(), hashes.SHA256())
+
+
+@pytest.mark.parametrize("exponent", [3, 17])
+def test_hsm_pool_rsa_public_exponent(hsm, credential, exponent):
+    key = hsm.create_rsa_key(unique(f"rsae{exponent}"), size=2048, public_exponent=exponent, hardware_protected=True)
+    assert int.from_bytes(key.key.e, "big") == exponent
+    assert hsm.get_key(key.name).key.e == key.key.e
+    public = rsa_public_key(key.key)
+    assert public.public_numbers().e == exponent
+    # Encrypt locally with the returned public key, decrypt in the pool.
+    ct = public.encrypt(b"exponent", padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None))
+    result = CryptographyClient(key, credential).decrypt(EncryptionAlgorithm.rsa_oaep, ct)
+    assert result.plaintext == b"exponent"
+
+
+def test_vault_refuses_other_public_exponents(premium):
+    with pytest.raises(HttpResponseError) as info:
+        premium.create_rsa_key(unique("rsae17"), size=2048, public_exponent=17, hardware_protected=True)
+    assert info.value.status_code == 400
+    assert info.value.error.code == "BadParameter"
+    # 65537 named explicitly is the vault's one exponent.
+    key = premium.create_rsa_key(unique("rsaf4"), size=2048, public_exponent=65537)
+    assert int.from_bytes(key.key.e, "big") == 65537

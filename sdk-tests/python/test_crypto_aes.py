@@ -221,11 +221,39 @@ def test_cbc_round_trip_generated(hsm, aes_generated, size):
         assert b64url_decode(back["value"]) == plaintext
 
 
-def test_cbc_unaligned_plaintext_rejected(hsm, aes_generated):
+@pytest.mark.parametrize("size", SIZES)
+def test_cbc_unaligned_plaintext_is_zero_padded(hsm, aes_imported, size):
+    """As on a real Managed HSM: A*CBC fills a partial last block with zero bytes, and decrypt
+    returns the zero-filled plaintext (A*CBCPAD is the padded mode that round-trips exactly)."""
+    k, key = aes_imported[size]
+    iv = os.urandom(16)
+    plaintext = b"seventeen bytes.." + b"and a few more"
+    filled = plaintext + b"\0" * (-len(plaintext) % 16)
+    body = key_op(hsm, key, "encrypt", {"alg": f"A{size}CBC", "value": b64url(plaintext), "iv": b64url(iv)})
+    ct = b64url_decode(body["value"])
+    assert len(ct) == 32
+    assert ct == _cbc_encrypt(k, iv, filled)
+    back = key_op(hsm, key, "decrypt", {"alg": f"A{size}CBC", "value": body["value"], "iv": b64url(iv)})
+    assert b64url_decode(back["value"]) == filled
+
+
+def test_cbc_unaligned_through_the_sdk(hsm, aes_generated, credential):
+    """The SDK sends A*CBC on a pool key remotely when the key has no `k`."""
+    key = aes_generated[256]
+    crypto = CryptographyClient(key.id, credential)
+    plaintext = os.urandom(21)
+    iv = os.urandom(16)
+    enc = crypto.encrypt(EncryptionAlgorithm.a256_cbc, plaintext, iv=iv)
+    assert len(enc.ciphertext) == 32
+    dec = crypto.decrypt(EncryptionAlgorithm.a256_cbc, enc.ciphertext, iv=iv)
+    assert dec.plaintext == plaintext + b"\0" * 11
+
+
+def test_cbc_empty_plaintext_rejected(hsm, aes_generated):
     key = aes_generated[128]
     resp = send_json(
         hsm, "POST", f"{key_path(key)}/encrypt",
-        {"alg": "A128CBC", "value": b64url(b"17 bytes........."), "iv": b64url(os.urandom(16))},
+        {"alg": "A128CBC", "value": "", "iv": b64url(os.urandom(16))},
     )
     assert resp.status_code == 400, resp.text()
 

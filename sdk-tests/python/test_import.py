@@ -104,3 +104,15 @@ def test_import_public_only_rejected(premium, rsa_local):
     with pytest.raises(HttpResponseError) as info:
         premium.import_key(unique("imppub"), jwk)
     assert info.value.status_code == 400
+
+
+def test_import_software_types_into_hsm_pool(hsm, rsa_local):
+    # kty RSA, EC and oct without hardware_protected: the pool stores them as HSM types.
+    rsa_key = hsm.import_key(unique("imprsasw"), JsonWebKey(**rsa_private_jwk(rsa_local)))
+    assert rsa_key.key_type == KeyType.rsa_hsm
+    assert rsa_key.key.n == rsa_private_jwk(rsa_local)["n"]
+    local_ec = ec.generate_private_key(ec.SECP256R1())
+    ec_key = hsm.import_key(unique("impecsw"), JsonWebKey(**ec_private_jwk(local_ec, "P-256")))
+    assert ec_key.key_type == KeyType.ec_hsm
+    oct_key = hsm.import_key(unique("impoctsw"), JsonWebKey(kty="oct", k=os.urandom(32)))
+    assert oct_key.key_type == KeyType.oct_hsm

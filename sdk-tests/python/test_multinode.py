@@ -46,6 +46,7 @@ from helpers import (
     digest_for,
     ec_public_key,
     raw_ecdsa_to_der,
+    strongroom_binary,
     unique,
 )
 
@@ -55,7 +56,6 @@ pytestmark = pytest.mark.skipif(
     not PG_URL, reason="multi-node tests need PostgreSQL (set STRONGROOM_TEST_POSTGRES_URL, see scripts/with-postgres.sh)"
 )
 
-DEFAULT_BIN = "/root/.cache/strongroom/target/debug/strongroom"
 VAULT = "multi-vault"
 IDENTITY = "multiapp"
 NODE_COUNT = 3
@@ -323,9 +323,7 @@ def _terminal(config):
 
 @pytest.fixture(scope="module")
 def cluster(request):
-    binary = os.environ.get("STRONGROOM_BIN", DEFAULT_BIN)
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        raise RuntimeError(f"Strongroom binary not found or not executable: {binary} (set STRONGROOM_BIN)")
+    binary = strongroom_binary()
 
     failed_before = request.session.testsfailed
     base_dir = tempfile.mkdtemp(prefix="strongroom-multinode-")

@@ -430,10 +430,12 @@ impl FromStr for SignatureAlgorithm {
 /// What to generate: the key family and its size or curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySpec {
-    /// RSA with a modulus of this many bits (2048, 3072 or 4096) and exponent 65537.
+    /// RSA with a modulus of this many bits (2048, 3072 or 4096).
     Rsa {
         /// Modulus size in bits.
         bits: u32,
+        /// Public exponent.
+        exponent: RsaExponent,
     },
     /// An EC key on this curve.
     Ec {
@@ -454,6 +456,49 @@ impl KeySpec {
             Self::Rsa { .. } => KeyKind::Rsa,
             Self::Ec { .. } => KeyKind::Ec,
             Self::Oct { .. } => KeyKind::Oct,
+        }
+    }
+}
+
+/// An RSA public exponent: odd, at least 3 and below 2^32 (the range RSA libraries generate
+/// keys for). Key Vault vaults take only 65537; Managed HSM pools take any such value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RsaExponent(u32);
+
+impl RsaExponent {
+    /// 65537 (F4), the exponent every vault and every client default uses.
+    pub const F4: Self = Self(65537);
+
+    /// The exponent's value.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// The exponent from its big-endian bytes (a JWK's `e`), if it is one.
+    pub fn from_be_bytes(e: &[u8]) -> Option<Self> {
+        if e.len() > 8 {
+            return None;
+        }
+        let value = e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        Self::try_from(value).ok()
+    }
+}
+
+impl Default for RsaExponent {
+    fn default() -> Self {
+        Self::F4
+    }
+}
+
+impl TryFrom<u64> for RsaExponent {
+    type Error = DomainError;
+
+    fn try_from(e: u64) -> Result<Self, DomainError> {
+        match u32::try_from(e) {
+            Ok(e) if e >= 3 && e % 2 == 1 => Ok(Self(e)),
+            _ => Err(DomainError::bad(format!(
+                "The public exponent {e} is not valid: it must be an odd number from 3 to 4294967295."
+            ))),
         }
     }
 }
@@ -498,8 +543,9 @@ impl PublicKeyParts {
     /// The spec that would generate a key of this shape.
     pub fn spec(&self) -> Option<KeySpec> {
         match self {
-            Self::Rsa { n, .. } => Some(KeySpec::Rsa {
+            Self::Rsa { n, e } => Some(KeySpec::Rsa {
                 bits: u32::try_from(n.len() * 8).ok()?,
+                exponent: RsaExponent::from_be_bytes(e)?,
             }),
             Self::Ec { curve, .. } => Some(KeySpec::Ec { curve: *curve }),
             Self::Oct { len } => AesBits::from_len(*len).map(|bits| KeySpec::Oct { bits }),

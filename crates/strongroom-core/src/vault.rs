@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
 use crate::clock::UnixTime;
-use crate::key::{KeyKind, KeyType};
+use crate::key::{KeyKind, KeySpec, KeyType, RsaExponent};
 use crate::names::VaultName;
 
 /// What a container is.
@@ -135,6 +135,36 @@ impl Vault {
         }
     }
 
+    /// The key type a key created, imported or restored here gets, with Azure's error if it
+    /// cannot live here. A managed HSM pool keeps every key in its HSM, so it takes `RSA`, `EC`
+    /// and `oct` as `RSA-HSM`, `EC-HSM` and `oct-HSM`, as Managed HSM does; a vault keeps the
+    /// type asked for.
+    pub fn admit_key_type(&self, requested: KeyType) -> Result<KeyType, DomainError> {
+        let key_type = match self.kind {
+            VaultKind::ManagedHsm => KeyType {
+                hsm: true,
+                ..requested
+            },
+            VaultKind::Vault => requested,
+        };
+        self.check_key_type(key_type)?;
+        Ok(key_type)
+    }
+
+    /// Whether keys of `spec` can be generated here: a vault generates RSA keys with the
+    /// exponent 65537 only; a pool with any exponent [`RsaExponent`] admits.
+    pub fn check_spec(&self, spec: KeySpec) -> Result<(), DomainError> {
+        match (self.kind, spec) {
+            (VaultKind::Vault, KeySpec::Rsa { exponent, .. }) if exponent != RsaExponent::F4 => {
+                Err(DomainError::bad(format!(
+                    "The public exponent {} is not supported. Key Vault supports only 65537.",
+                    exponent.get()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether a key of this type may live here, with Azure's error if not.
     pub fn check_key_type(&self, key_type: KeyType) -> Result<(), DomainError> {
         match self.kind {
@@ -213,6 +243,37 @@ mod tests {
         assert!(hsm.check_key_type(t("oct-HSM")).is_ok());
         assert!(hsm.check_key_type(t("oct")).is_err());
         assert!(hsm.check_key_type(t("RSA")).is_err());
+    }
+
+    #[test]
+    fn pools_admit_software_types_as_hsm_types() {
+        let t = |s: &str| s.parse::<KeyType>().unwrap();
+        let hsm = vault(VaultKind::ManagedHsm, Sku::Premium, 90, false);
+        let premium = vault(VaultKind::Vault, Sku::Premium, 90, false);
+        for (asked, got) in [("RSA", "RSA-HSM"), ("EC", "EC-HSM"), ("oct", "oct-HSM")] {
+            assert_eq!(hsm.admit_key_type(t(asked)).unwrap(), t(got));
+            assert_eq!(hsm.admit_key_type(t(got)).unwrap(), t(got));
+        }
+        assert_eq!(premium.admit_key_type(t("RSA")).unwrap(), t("RSA"));
+        assert_eq!(premium.admit_key_type(t("EC-HSM")).unwrap(), t("EC-HSM"));
+        assert!(premium.admit_key_type(t("oct")).is_err());
+    }
+
+    #[test]
+    fn only_pools_take_other_exponents() {
+        let e17 = RsaExponent::try_from(17).unwrap();
+        let spec = |exponent| KeySpec::Rsa {
+            bits: 2048,
+            exponent,
+        };
+        let hsm = vault(VaultKind::ManagedHsm, Sku::Premium, 90, false);
+        let premium = vault(VaultKind::Vault, Sku::Premium, 90, false);
+        assert!(hsm.check_spec(spec(e17)).is_ok());
+        assert!(premium.check_spec(spec(e17)).is_err());
+        assert!(premium.check_spec(spec(RsaExponent::F4)).is_ok());
+        for bad in [0, 1, 2, 4, 65536, 1 << 32] {
+            assert!(RsaExponent::try_from(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

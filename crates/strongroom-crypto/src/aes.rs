@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 const GCM_NONCE: usize = 12;
 const GCM_TAG: usize = 16;
 const CBC_IV: usize = 16;
+const CBC_BLOCK: usize = 16;
 
 /// Imports raw AES key bytes.
 pub fn import(k: &[u8]) -> DomainResult<KeyMaterial> {
@@ -214,11 +215,14 @@ impl AesKey {
                 .less_safe_encrypt(&mut buf, context)
                 .map_err(failed)?;
         } else {
-            if buf.is_empty() || !buf.len().is_multiple_of(16) {
+            if buf.is_empty() {
                 return Err(DomainError::bad(
-                    "AES-CBC without padding needs a plaintext that is a non-empty multiple of 16 bytes; use A*CBCPAD.",
+                    "AES-CBC encryption needs a non-empty plaintext.",
                 ));
             }
+            // As Managed HSM does: without padding, a partial last block is filled with zero
+            // bytes, and decryption returns the zero-filled plaintext.
+            buf.resize(buf.len().next_multiple_of(CBC_BLOCK), 0);
             EncryptingKey::cbc(self.cbc_key()?)
                 .map_err(failed)?
                 .less_safe_encrypt(&mut buf, context)

@@ -27,7 +27,7 @@ pub struct SoftwareCrypto;
 impl CryptoProvider for SoftwareCrypto {
     fn generate(&self, spec: KeySpec) -> DomainResult<KeyMaterial> {
         match spec {
-            KeySpec::Rsa { bits } => rsa::generate(bits),
+            KeySpec::Rsa { bits, exponent } => rsa::generate(bits, exponent),
             KeySpec::Ec { curve } => ec::generate(curve),
             KeySpec::Oct { bits } => {
                 let mut key = Zeroizing::new(vec![0u8; bits.bytes()]);

@@ -1,5 +1,10 @@
-//! RSA keys: generation (2048/3072/4096, e = 65537), JWK import, OAEP (SHA-1, SHA-256),
-//! PKCS#1 v1.5 encryption, and RS/PS signatures over caller-supplied digests.
+//! RSA keys: generation (2048/3072/4096), JWK import, OAEP (SHA-1, SHA-256), PKCS#1 v1.5
+//! encryption, and RS/PS signatures over caller-supplied digests.
+//!
+//! aws-lc generates keys with the exponent 65537 only. A managed HSM pool may ask for another
+//! (3, 17, ...): RustCrypto's `rsa` crate then finds the primes, and the key is handed to
+//! aws-lc as components, which checks it like an imported key. Only generation uses `rsa`;
+//! every operation on the key runs in aws-lc.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{
@@ -10,14 +15,19 @@ use aws_lc_rs::rsa::{
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding, RsaParameters, UnparsedPublicKey};
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
-use strongroom_core::key::{DigestAlg, EncryptionAlgorithm, PublicKeyParts, SignatureAlgorithm};
+use strongroom_core::key::{
+    DigestAlg, EncryptionAlgorithm, PublicKeyParts, RsaExponent, SignatureAlgorithm,
+};
 use strongroom_core::ports::{CipherInput, CipherOutput, JwkPrivate, KeyMaterial};
 use zeroize::Zeroizing;
 
 use crate::{import_digest, strip_leading_zeros};
 
-/// Generates an RSA key of `bits` bits.
-pub fn generate(bits: u32) -> DomainResult<KeyMaterial> {
+/// Generates an RSA key of `bits` bits with the public exponent `exponent`.
+pub fn generate(bits: u32, exponent: RsaExponent) -> DomainResult<KeyMaterial> {
+    if exponent != RsaExponent::F4 {
+        return generate_with_exponent(bits, exponent);
+    }
     let size = match bits {
         2048 => KeySize::Rsa2048,
         3072 => KeySize::Rsa3072,
@@ -31,6 +41,44 @@ pub fn generate(bits: u32) -> DomainResult<KeyMaterial> {
     let pair =
         KeyPair::generate(size).map_err(|_| DomainError::Internal("RSA keygen failed".into()))?;
     material(&pair)
+}
+
+/// Generates the primes with RustCrypto `rsa`, then loads the key into aws-lc.
+fn generate_with_exponent(bits: u32, exponent: RsaExponent) -> DomainResult<KeyMaterial> {
+    use ::rsa::traits::{PrivateKeyParts, PublicKeyParts as _};
+    check_size(bits)?;
+    let failed = || DomainError::Internal("RSA keygen failed".into());
+    let e = ::rsa::BoxedUint::from(u64::from(exponent.get()));
+    let width = usize::try_from(bits).map_err(|_| failed())?;
+    let mut key =
+        ::rsa::PrivateKey::new_with_exp(&mut rand::rng(), width, e).map_err(|_| failed())?;
+    key.precompute().map_err(|_| failed())?;
+    let bytes = |v: &::rsa::BoxedUint| v.to_be_bytes().into_vec();
+    let (dp, dq) = key.dp().zip(key.dq()).ok_or_else(failed)?;
+    let qi = key.crt_coefficient().ok_or_else(failed)?;
+    let [p, q] = key.primes() else {
+        return Err(failed());
+    };
+    let mut members = JwkPrivate::default();
+    members.n = bytes(key.n());
+    members.e = bytes(key.e());
+    members.d = bytes(key.d());
+    members.p = bytes(p);
+    members.q = bytes(q);
+    members.dp = bytes(dp);
+    members.dq = bytes(dq);
+    members.qi = bytes(&qi);
+    import(&members)
+}
+
+fn check_size(bits: u32) -> DomainResult<()> {
+    if [2048, 3072, 4096].contains(&bits) {
+        Ok(())
+    } else {
+        Err(DomainError::bad(format!(
+            "The RSA key size {bits} is not supported. Supported sizes are 2048, 3072 and 4096."
+        )))
+    }
 }
 
 /// Imports an RSA private key from JWK members; all CRT members are required.

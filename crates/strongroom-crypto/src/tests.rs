@@ -2,7 +2,8 @@
 //! verify with an independent code path (public-key verification, RFC vectors).
 
 use strongroom_core::key::{
-    AesBits, Curve, EncryptionAlgorithm, KeyKind, KeySpec, PublicKeyParts, SignatureAlgorithm,
+    AesBits, Curve, EncryptionAlgorithm, KeyKind, KeySpec, PublicKeyParts, RsaExponent,
+    SignatureAlgorithm,
 };
 use strongroom_core::ports::{CipherInput, CryptoProvider, ImportedJwk, JwkPrivate, LoadedKey};
 
@@ -28,7 +29,10 @@ fn input(alg: &str, value: &[u8]) -> CipherInput {
 
 #[test]
 fn rsa_encrypt_decrypt_every_padding() {
-    let (public, key) = load(KeySpec::Rsa { bits: 2048 });
+    let (public, key) = load(KeySpec::Rsa {
+        bits: 2048,
+        exponent: RsaExponent::F4,
+    });
     assert!(matches!(&public, PublicKeyParts::Rsa { n, e } if n.len() == 256 && e == &[1, 0, 1]));
     for alg in ["RSA-OAEP", "RSA-OAEP-256", "RSA1_5"] {
         let ct = key.encrypt(&input(alg, b"hello")).unwrap().value;
@@ -48,7 +52,10 @@ fn rsa_encrypt_decrypt_every_padding() {
 
 #[test]
 fn rsa_signatures_over_digests() {
-    let (_, key) = load(KeySpec::Rsa { bits: 2048 });
+    let (_, key) = load(KeySpec::Rsa {
+        bits: 2048,
+        exponent: RsaExponent::F4,
+    });
     for (alg, len) in [
         ("RS256", 32),
         ("RS384", 48),
@@ -116,10 +123,16 @@ fn aes_gcm_and_cbc_round_trip() {
             back.iv = out.iv;
             assert_eq!(key.decrypt(&back).unwrap().value, data, "{alg}");
         }
-        assert!(
-            key.encrypt(&input(&format!("A{n}CBC"), b"not a block"))
-                .is_err()
-        );
+        // Without padding, a partial block is filled with zeros, as Managed HSM does.
+        let cbc = format!("A{n}CBC");
+        let out = key.encrypt(&input(&cbc, b"not a block")).unwrap();
+        assert_eq!(out.value.len(), 16);
+        let mut back = input(&cbc, &out.value);
+        back.iv = out.iv;
+        let mut filled = b"not a block".to_vec();
+        filled.resize(16, 0);
+        assert_eq!(key.decrypt(&back).unwrap().value, filled);
+        assert!(key.encrypt(&input(&cbc, b"")).is_err());
     }
 }
 
@@ -220,7 +233,10 @@ fn private_scalar_via_sign_check(pkcs8: &[u8]) -> Vec<u8> {
 fn unknown_sizes_are_refused() {
     assert!(
         SoftwareCrypto
-            .generate(KeySpec::Rsa { bits: 1024 })
+            .generate(KeySpec::Rsa {
+                bits: 1024,
+                exponent: RsaExponent::F4,
+            })
             .is_err()
     );
     let jwk = ImportedJwk {
@@ -254,4 +270,28 @@ fn ec_members(d: Vec<u8>, x: Vec<u8>, y: Vec<u8>) -> JwkPrivate {
     m.x = x;
     m.y = y;
     m
+}
+
+#[test]
+fn rsa_keys_with_other_exponents_sign_and_decrypt() {
+    for e in [3u64, 17] {
+        let spec = KeySpec::Rsa {
+            bits: 2048,
+            exponent: RsaExponent::try_from(e).unwrap(),
+        };
+        let (public, key) = load(spec);
+        let PublicKeyParts::Rsa { n, e: got } = &public else {
+            panic!("not RSA")
+        };
+        assert_eq!(n.len(), 256);
+        assert_eq!(got, &[u8::try_from(e).unwrap()]);
+        assert_eq!(public.spec(), Some(spec), "rotation keeps the exponent");
+        let digest = [7u8; 32];
+        let rs256: SignatureAlgorithm = "RS256".parse().unwrap();
+        let sig = key.sign(rs256, &digest).unwrap();
+        assert!(key.verify(rs256, &digest, &sig).unwrap());
+        let sealed = key.encrypt(&input("RSA-OAEP-256", b"secret")).unwrap();
+        let opened = key.decrypt(&input("RSA-OAEP-256", &sealed.value)).unwrap();
+        assert_eq!(opened.value, b"secret");
+    }
 }

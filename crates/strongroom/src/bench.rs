@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use strongroom_client::{Client, ClientError, Container};
-use strongroom_core::key::{AesBits, Curve, KeySpec};
+use strongroom_core::key::{AesBits, Curve, KeySpec, RsaExponent};
 use strongroom_core::ports::{CipherInput, CryptoProvider, LoadedKey};
 use strongroom_crypto::SoftwareCrypto;
 
@@ -561,7 +561,10 @@ impl Raw {
         };
         let op: Arc<dyn Fn() -> bool + Send + Sync> = match name {
             "sign-rsa2048" => {
-                let key = loaded(KeySpec::Rsa { bits: 2048 })?;
+                let key = loaded(KeySpec::Rsa {
+                    bits: 2048,
+                    exponent: RsaExponent::F4,
+                })?;
                 let alg = "RS256".parse()?;
                 Arc::new(move || key.sign(alg, &[7u8; 32]).is_ok())
             }
@@ -577,7 +580,10 @@ impl Raw {
                 Arc::new(move || key.encrypt(&cipher("A256GCM", &[1u8; 64])).is_ok())
             }
             "wrap-rsa-oaep256" => {
-                let key = loaded(KeySpec::Rsa { bits: 2048 })?;
+                let key = loaded(KeySpec::Rsa {
+                    bits: 2048,
+                    exponent: RsaExponent::F4,
+                })?;
                 Arc::new(move || key.wrap(&cipher("RSA-OAEP-256", &[2u8; 32])).is_ok())
             }
             "create-ec" => Arc::new(move || {

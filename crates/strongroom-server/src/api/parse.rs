@@ -5,7 +5,9 @@ use strongroom_api::keys as dto;
 use strongroom_core::DomainError;
 use strongroom_core::b64;
 use strongroom_core::error::DomainResult;
-use strongroom_core::key::{AesBits, Curve, KeyKind, KeyOp, KeySpec, KeyType, ReleasePolicy};
+use strongroom_core::key::{
+    AesBits, Curve, KeyKind, KeyOp, KeySpec, KeyType, ReleasePolicy, RsaExponent,
+};
 use strongroom_core::ports::{CipherInput, ImportedJwk, JwkPrivate};
 use strongroom_core::rotation::{LifetimeAction, RotationPolicy, Trigger};
 
@@ -62,16 +64,12 @@ pub fn release_policy(p: &Option<dto::KeyReleasePolicy>) -> DomainResult<Option<
 pub fn new_key(p: &dto::KeyCreateParameters) -> DomainResult<NewKey> {
     let key_type: KeyType = required(&p.kty, "kty")?.parse()?;
     let spec = match key_type.kind {
-        KeyKind::Rsa => {
-            if p.public_exponent.is_some_and(|e| e != 65537) {
-                return Err(DomainError::bad(
-                    "Only the public exponent 65537 is supported.",
-                ));
-            }
-            KeySpec::Rsa {
-                bits: p.key_size.unwrap_or(2048),
-            }
-        }
+        KeyKind::Rsa => KeySpec::Rsa {
+            bits: p.key_size.unwrap_or(2048),
+            exponent: p
+                .public_exponent
+                .map_or(Ok(RsaExponent::F4), RsaExponent::try_from)?,
+        },
         KeyKind::Ec => KeySpec::Ec {
             curve: p.crv.as_deref().map_or(Ok(Curve::P256), str::parse)?,
         },
@@ -80,7 +78,7 @@ pub fn new_key(p: &dto::KeyCreateParameters) -> DomainResult<NewKey> {
                 .ok_or_else(|| DomainError::bad("AES key sizes are 128, 192 and 256 bits."))?,
         },
     };
-    if let (KeySpec::Rsa { bits }, false) = (
+    if let (KeySpec::Rsa { bits, .. }, false) = (
         spec,
         [2048, 3072, 4096].contains(&p.key_size.unwrap_or(2048)),
     ) {

@@ -117,13 +117,14 @@ impl KeyService {
         name: &KeyName,
         new: NewKey,
     ) -> DomainResult<KeyVersionRecord> {
-        vault.vault.check_key_type(new.key_type)?;
-        check_key_type_matches(new.key_type, new.spec)?;
+        let key_type = vault.vault.admit_key_type(new.key_type)?;
+        check_key_type_matches(key_type, new.spec)?;
+        vault.vault.check_spec(new.spec)?;
         let crypto = Arc::clone(&self.crypto);
         let spec = new.spec;
         let material = self.pool.run(move || crypto.generate(spec)).await??;
         let shape = Shape {
-            key_type: new.key_type,
+            key_type,
             key_ops: new.key_ops,
             attributes: new.attributes,
             tags: new.tags,
@@ -139,8 +140,8 @@ impl KeyService {
         name: &KeyName,
         import: ImportKey,
     ) -> DomainResult<KeyVersionRecord> {
-        vault.vault.check_key_type(import.key_type)?;
-        if import.jwk.kind != import.key_type.kind {
+        let key_type = vault.vault.admit_key_type(import.key_type)?;
+        if import.jwk.kind != key_type.kind {
             return Err(DomainError::bad(
                 "The JWK members do not match its key type.",
             ));
@@ -149,7 +150,7 @@ impl KeyService {
         let jwk = import.jwk;
         let material = self.pool.run(move || crypto.import(&jwk)).await??;
         let shape = Shape {
-            key_type: import.key_type,
+            key_type,
             key_ops: import.key_ops,
             attributes: import.attributes,
             tags: import.tags,

@@ -45,8 +45,6 @@ async fn container_kinds_enforce_key_types() {
         (&standard, "RSA-HSM"),
         (&premium, "oct"),
         (&premium, "oct-HSM"),
-        (&hsm, "RSA"),
-        (&hsm, "oct"),
     ] {
         let (status, code, _) = app
             .err(at, Method::POST, "/keys/b/create", Some(create(kty)))
@@ -57,6 +55,30 @@ async fn container_kinds_enforce_key_types() {
             "{kty}"
         );
     }
+    // A pool keeps every key in its HSM: software types are taken as their HSM types.
+    for (asked, got) in [("RSA", "RSA-HSM"), ("EC", "EC-HSM"), ("oct", "oct-HSM")] {
+        let key = app
+            .ok(&hsm, Method::POST, "/keys/soft/create", Some(create(asked)))
+            .await;
+        assert_eq!(key["key"]["kty"], got, "{asked}");
+    }
+    let exponent = |e: u64| json!({"kty": "RSA", "key_size": 2048, "public_exponent": e});
+    let key = app
+        .ok(&hsm, Method::POST, "/keys/e17/create", Some(exponent(17)))
+        .await;
+    assert_eq!(key["key"]["e"], b64(&[17]));
+    let (status, code, _) = app
+        .err(
+            &premium,
+            Method::POST,
+            "/keys/e17/create",
+            Some(exponent(17)),
+        )
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "BadParameter")
+    );
     let (status, _, _) = app
         .err(
             &premium,
