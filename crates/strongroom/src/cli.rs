@@ -7,6 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::serve::ServeArgs;
 
 /// Strongroom: a self-hostable confidential key management service.
+///
+/// Exit status: 0 success; 1 the request was refused or failed for another reason; 2 the
+/// command line is wrong; 3 no such vault, pool, key or version; 4 not authenticated or not
+/// allowed; 5 the server failed or is busy; 6 the server cannot be reached.
 #[derive(Debug, Parser)]
 #[command(name = "strongroom", version)]
 pub struct Cli {
@@ -16,6 +20,9 @@ pub struct Cli {
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Json)]
     pub output: Output,
+    /// On an error, print the server's whole answer (status and body), not one line.
+    #[arg(long, global = true)]
+    pub debug: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -162,11 +169,11 @@ pub struct KeyProps {
     /// Tags as name=value.
     #[arg(long, num_args = 1..)]
     pub tags: Option<Vec<String>>,
-    /// Expiry, Unix seconds.
-    #[arg(long)]
+    /// Expiry: ISO 8601 UTC (2027-01-31T12:00:00Z, 2027-01-31) or Unix seconds.
+    #[arg(long, value_parser = crate::output::parse_time)]
     pub expires: Option<i64>,
-    /// Not before, Unix seconds.
-    #[arg(long)]
+    /// Not before: ISO 8601 UTC (2027-01-31T12:00:00Z, 2027-01-31) or Unix seconds.
+    #[arg(long, value_parser = crate::output::parse_time)]
     pub not_before: Option<i64>,
 }
 

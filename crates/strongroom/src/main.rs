@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod commands;
+mod failure;
 mod loadgen;
 mod output;
 mod serve;
@@ -13,6 +14,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    let debug = cli.debug;
     let outcome = match cli.command {
         cli::Command::Serve(ref args) => serve::config(args)
             .and_then(|config| server_runtime(&config)?.block_on(serve::run(config))),
@@ -28,8 +30,9 @@ fn main() -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            let report = failure::report(&e);
+            eprintln!("{}", if debug { &report.detail } else { &report.line });
+            std::process::ExitCode::from(report.status)
         }
     }
 }

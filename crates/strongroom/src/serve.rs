@@ -1,5 +1,6 @@
 //! `strongroom serve`: configuration layering, logging, startup banner, signals.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -42,9 +43,12 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let filter =
         tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?;
+    // Colour only on a terminal: a log written to a file, a pipe or the journal stays plain.
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(colour)
         .try_init();
     let app = Application::build(config.clone()).await?;
     let info = app.info().clone();

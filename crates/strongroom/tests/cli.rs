@@ -24,10 +24,10 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, port: u16) -> Self {
-        Self::start_on(dir, port, None)
+        Self::start_on(dir, port, None, "warn")
     }
 
-    fn start_on(dir: &Path, port: u16, database_url: Option<&str>) -> Self {
+    fn start_on(dir: &Path, port: u16, database_url: Option<&str>, level: &str) -> Self {
         let log = std::fs::File::create(dir.join(format!("server-{port}.log"))).unwrap();
         let mut command = Command::new(BIN);
         if let Some(url) = database_url {
@@ -37,7 +37,7 @@ impl Server {
             .args(["serve", "--data-dir"])
             .arg(dir.join("data"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("STRONGROOM_LOG", "warn")
+            .env("STRONGROOM_LOG", level)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -65,6 +65,21 @@ impl Server {
 
     fn credentials(&self) -> PathBuf {
         self.dir.join("data").join("admin-credentials.json")
+    }
+
+    /// Runs the CLI; returns its exit status, stdout and stderr.
+    fn run(&self, credentials: &Path, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(BIN)
+            .arg("--credentials")
+            .arg(credentials)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     }
 
     fn cli(&self, args: &[&str]) -> Value {
@@ -193,6 +208,102 @@ fn cli_manages_vaults_and_keys() {
 }
 
 #[test]
+fn cli_output_is_for_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start_on(dir.path(), port, None, "info");
+    let creds = server.credentials();
+    // Times go in as ISO 8601 or Unix seconds and come out as ISO 8601 UTC, as az prints them.
+    let key = server.cli(&[
+        "key",
+        "create",
+        "-n",
+        "person",
+        "--kty",
+        "RSA",
+        "--expires",
+        "2031-01-31T12:00:00Z",
+        "--not-before",
+        "1700000000",
+    ]);
+    assert_eq!(key["attributes"]["exp"], "2031-01-31T12:00:00+00:00");
+    assert_eq!(key["attributes"]["nbf"], "2023-11-14T22:13:20+00:00");
+    let version = key["key"]["kid"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let (status, table, _) = server.run(&creds, &["key", "show", "-n", "person", "-o", "table"]);
+    assert_eq!(status, 0);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "Name", "Version", "Kty", "Enabled", "Created", "Updated", "Expires"
+        ]
+    );
+    assert!(lines.next().unwrap().starts_with("-----"));
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["person", version.as_str(), "RSA", "true"]);
+    assert_eq!(row[6], "2031-01-31T12:00:00+00:00");
+    let n = key["key"]["n"].as_str().unwrap();
+    assert!(
+        !table.contains(&n[..16]) && !table.contains("AQAB"),
+        "{table}"
+    );
+    assert!(table.lines().all(|l| l.chars().count() <= 160), "{table}");
+
+    // Errors: one line with the service's code, the exit status telling the kind.
+    let (status, out, err) = server.run(&creds, &["key", "show", "-n", "absent"]);
+    assert_eq!((status, out.as_str()), (3, ""));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: KeyNotFound: A key with (name/id) absent"),
+        "{err}"
+    );
+    let (status, _, err) = server.run(&creds, &["key", "show", "-n", "absent", "--debug"]);
+    assert_eq!(status, 3);
+    assert!(
+        err.contains("HTTP 404 Not Found") && err.contains(r#"{"error":{"code":"KeyNotFound""#),
+        "{err}"
+    );
+    let (status, _, err) = server.run(
+        &creds,
+        &[
+            "key", "create", "-n", "bad", "--kty", "RSA", "--size", "1000",
+        ],
+    );
+    assert_eq!(status, 1, "{err}");
+    assert!(err.starts_with("error: BadParameter: "), "{err}");
+    let (status, _, err) = server.run(&creds, &["key", "create", "-n", "bad", "--expires", "soon"]);
+    assert_eq!(status, 2, "{err}");
+    // A stranger's token is refused; an unreachable server is told apart.
+    let mut stranger: Value = serde_json::from_slice(&std::fs::read(&creds).unwrap()).unwrap();
+    stranger["client_secret"] = json!("not-the-secret");
+    let stranger_path = dir.path().join("stranger.json");
+    std::fs::write(&stranger_path, stranger.to_string()).unwrap();
+    let (status, _, err) = server.run(&stranger_path, &["key", "list"]);
+    assert_eq!(status, 4, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    let mut gone = stranger.clone();
+    gone["server_url"] = json!(format!("https://127.0.0.1:{}", free_port()));
+    std::fs::write(&stranger_path, gone.to_string()).unwrap();
+    let (status, _, err) = server.run(&stranger_path, &["key", "list"]);
+    assert_eq!(status, 6, "{err}");
+    assert!(err.starts_with("error: ConnectionFailed: "), "{err}");
+
+    // The server's log went to a file: no colour codes in it.
+    server.terminate();
+    let log = std::fs::read_to_string(dir.path().join(format!("server-{port}.log"))).unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+}
+
+#[test]
 fn bench_prints_its_table() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), free_port());
@@ -274,7 +385,7 @@ fn acknowledged_keys_survive_kill_9_on_postgres() {
 /// that every acknowledged key exists and signs, and that the database is consistent.
 fn crash_test(dir: &Path, url: &str) {
     let port = free_port();
-    let server = Server::start_on(dir, port, Some(url));
+    let server = Server::start_on(dir, port, Some(url), "warn");
     server.cli(&[
         "vault",
         "create",
@@ -325,7 +436,7 @@ fn crash_test(dir: &Path, url: &str) {
         acknowledged.len()
     );
 
-    let server = Server::start_on(dir, port, Some(url));
+    let server = Server::start_on(dir, port, Some(url), "warn");
     runtime.block_on(async {
         let client = Client::from_file(&server.credentials()).await.unwrap();
         let at = Container::Vault("crash-vault".into());
