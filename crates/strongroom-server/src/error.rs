@@ -28,6 +28,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// api-version missing or unknown.
     ApiVersion(String),
+    /// An Azure Resource Manager call without its `api-version`.
+    MissingArmApiVersion,
     /// The server is at capacity.
     Throttled,
     /// Token-endpoint errors use OAuth2's shape.
@@ -137,6 +139,12 @@ impl IntoResponse for ApiError {
                 None,
             ),
             Self::ApiVersion(m) => envelope(StatusCode::BAD_REQUEST, "BadParameter", m, None),
+            Self::MissingArmApiVersion => envelope(
+                StatusCode::BAD_REQUEST,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+                None,
+            ),
             Self::Throttled => throttled(),
             Self::OAuth {
                 status,

@@ -165,6 +165,7 @@ impl Application {
             RootKey::new(root),
         ));
         let scheduler = Arc::new(Scheduler::new(Arc::clone(&keys), Arc::clone(&vaults)));
+        let subscription_id = subscription_id(store.as_ref(), crypto.as_ref()).await?;
         let state: AppState = Arc::new(Inner {
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
             config,
@@ -176,6 +177,7 @@ impl Application {
             store: sql,
             public_port,
             node_id: uuid::Uuid::new_v4().to_string(),
+            subscription_id,
         });
         watch_changes(&state).await;
         let info = first_start(&state, store.as_ref(), tls_files.ca, addr).await?;
@@ -272,6 +274,26 @@ async fn watch_changes(state: &AppState) {
 }
 
 const BOOTSTRAP_MARKER: &str = "bootstrap";
+const SUBSCRIPTION: &str = "subscription";
+
+/// The deployment's subscription id: random at the first start, then the one in the database.
+async fn subscription_id(
+    store: &dyn KeyStore,
+    crypto: &dyn CryptoProvider,
+) -> Result<String, StartupError> {
+    let mut fresh = [0u8; 16];
+    crypto.fill_random(&mut fresh)?;
+    let stored = store
+        .put_server_secret_if_absent(SUBSCRIPTION, &fresh)
+        .await?;
+    let bytes: [u8; 16] = stored
+        .as_slice()
+        .try_into()
+        .map_err(|_| StartupError::Setup("the stored subscription id is not 16 bytes".into()))?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string())
+}
 
 /// On the first start of a deployment: the premium vault `default` and an administrator
 /// whose credentials go to a 0600 file in the data directory.

@@ -32,6 +32,8 @@ pub struct Inner {
     pub public_port: u16,
     /// This process's id (lease holder name).
     pub node_id: String,
+    /// The deployment's one Azure subscription id (`GET /subscriptions`).
+    pub subscription_id: String,
 }
 
 /// Shared state handle.

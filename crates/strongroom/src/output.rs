@@ -190,7 +190,9 @@ fn key_table(rows: &[&Value]) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|(i, column)| match *column {
             "Name" => true,
             "Created" | "Updated" if deleted => false,
-            _ => cells.iter().any(|row| row.get(i).is_some_and(|c| !c.is_empty())),
+            _ => cells
+                .iter()
+                .any(|row| row.get(i).is_some_and(|c| !c.is_empty())),
         })
         .collect();
     let pick = |row: Vec<String>| -> Vec<String> {

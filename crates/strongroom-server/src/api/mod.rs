@@ -2,6 +2,7 @@
 //! which vault, pool or service a request addresses. One module per API area.
 
 mod admin;
+mod arm;
 mod convert;
 mod deleted;
 mod health;
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::auth::endpoints as token;
-use crate::auth::middleware::{require_admin, require_data_plane};
+use crate::auth::middleware::{require_admin, require_data_plane, require_token};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -89,6 +90,13 @@ fn management(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), require_admin))
 }
 
+/// What the Azure CLI asks Azure Resource Manager at login: any valid token for the host.
+fn resource_manager(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/subscriptions", get(arm::subscriptions))
+        .route_layer(from_fn_with_state(state.clone(), require_token))
+}
+
 /// The token service, discovery, health and metrics: no authentication.
 fn open_routes() -> Router<AppState> {
     Router::new()
@@ -127,6 +135,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(data_plane(&state))
         .merge(management(&state))
+        .merge(resource_manager(&state))
         .merge(open_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

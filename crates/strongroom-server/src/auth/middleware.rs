@@ -74,6 +74,21 @@ pub async fn require_data_plane(
     }
 }
 
+/// Requires a valid token for the addressed resource, of any identity.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&state, &req) {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Requires a valid token of an administrator.
 pub async fn require_admin(
     State(state): State<AppState>,

@@ -429,3 +429,66 @@ async fn responses_carry_key_vault_service_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_azure_cli_login_finds_one_subscription() {
+    let app = TestApp::spawn_with_token_lifetime(3600).await;
+    let http = app.client.http();
+    // az login --identity: a managed-identity token for the cloud's resource, trailing slash kept.
+    let mi = app.url(
+        "127.0.0.1",
+        &format!(
+            "/msi/token?api-version=2019-08-01&resource=https://127.0.0.1:{}/",
+            app.port
+        ),
+    );
+    let token: Value = http
+        .get(mi)
+        .header("X-IDENTITY-HEADER", &app.creds.client_secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let subscriptions = app.url("127.0.0.1", "/subscriptions?api-version=2022-12-01");
+    let resp = http
+        .get(&subscriptions)
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let listed: Value = resp.json().await.unwrap();
+    let subs = listed["value"].as_array().unwrap();
+    assert_eq!(subs.len(), 1);
+    let id = subs[0]["subscriptionId"].as_str().unwrap();
+    assert_eq!(id.len(), 36);
+    assert_eq!(subs[0]["id"], format!("/subscriptions/{id}"));
+    assert_eq!(subs[0]["tenantId"], "strongroom");
+    assert_eq!(subs[0]["state"], "Enabled");
+    // The same subscription every time (it is kept in the database).
+    let again: Value = http
+        .get(&subscriptions)
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["value"][0]["subscriptionId"], id);
+
+    let anonymous = http.get(&subscriptions).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let unversioned = http
+        .get(app.url("127.0.0.1", "/subscriptions"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unversioned.status(), StatusCode::BAD_REQUEST);
+    let body: Value = unversioned.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "MissingApiVersionParameter");
+}
