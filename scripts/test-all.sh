@@ -38,3 +38,5 @@ else
 fi
 echo "== sdk-tests/python"
 scripts/with-postgres.sh sdk-tests/python/run.sh -q
+echo "== scripts/cluster-demo.sh (three nodes behind HAProxy)"
+scripts/cluster-demo.sh

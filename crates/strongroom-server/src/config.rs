@@ -22,6 +22,9 @@ pub struct Config {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key for `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// The CA certificate clients trust for `tls_cert_file` (printed at start and named in the
+    /// administrator's credentials); none when a public CA issued it.
+    pub tls_ca_file: Option<PathBuf>,
     /// File holding the 32-byte root key (base64); default `{data_dir}/root.key`.
     pub root_key_file: Option<PathBuf>,
     /// Tenant id named in challenges and tokens.
@@ -60,6 +63,7 @@ impl Default for Config {
             database_url: None,
             tls_cert_file: None,
             tls_key_file: None,
+            tls_ca_file: None,
             root_key_file: None,
             tenant_id: "strongroom".into(),
             public_port: None,
@@ -130,6 +134,7 @@ impl Config {
             "database_url" => self.database_url = Some(value.into()),
             "tls_cert_file" => self.tls_cert_file = Some(value.into()),
             "tls_key_file" => self.tls_key_file = Some(value.into()),
+            "tls_ca_file" => self.tls_ca_file = Some(value.into()),
             "root_key_file" => self.root_key_file = Some(value.into()),
             "tenant_id" => self.tenant_id = value.into(),
             "public_port" => self.public_port = Some(value.parse().map_err(|e| bad(&e))?),

@@ -12,6 +12,7 @@ mod bootstrap;
 pub mod config;
 pub mod error;
 mod extract;
+pub mod init;
 mod metrics;
 mod pool;
 pub mod routing;

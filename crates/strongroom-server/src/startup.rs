@@ -99,11 +99,11 @@ impl Application {
         .map_err(StartupError::Setup)?;
         let tls_files = match (&config.tls_cert_file, &config.tls_key_file) {
             (Some(cert), Some(key)) => tls::TlsFiles {
-                ca: None,
+                ca: config.tls_ca_file.clone(),
                 cert: cert.clone(),
                 key: key.clone(),
             },
-            _ => tls::self_signed(&config.data_dir.join("tls"), &config.dns_suffix)
+            _ => tls::self_signed(&config.data_dir.join("tls"), &config.dns_suffix, &[])
                 .map_err(StartupError::Setup)?,
         };
         let tls =

@@ -55,8 +55,9 @@ pub fn server_names(suffix: &str) -> Vec<String> {
     ]
 }
 
-/// Creates the local CA if missing and issues a fresh server certificate from it.
-pub fn self_signed(dir: &Path, suffix: &str) -> Result<TlsFiles, String> {
+/// Creates the local CA if missing and issues a fresh server certificate from it, for the
+/// Strongroom names under `suffix` and `extra_names` (host names or IP addresses).
+pub fn self_signed(dir: &Path, suffix: &str, extra_names: &[String]) -> Result<TlsFiles, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let (ca_cert, ca_key, cert, key) = (
         dir.join("ca.pem"),
@@ -77,7 +78,9 @@ pub fn self_signed(dir: &Path, suffix: &str) -> Result<TlsFiles, String> {
         pair
     };
     let issuer = Issuer::new(ca_params(), ca_key_pair);
-    let mut params = CertificateParams::new(server_names(suffix)).map_err(|e| e.to_string())?;
+    let mut names = server_names(suffix);
+    names.extend(extra_names.iter().cloned());
+    let mut params = CertificateParams::new(names).map_err(|e| e.to_string())?;
     params
         .distinguished_name
         .push(DnType::CommonName, "Strongroom");

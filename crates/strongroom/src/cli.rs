@@ -42,6 +42,9 @@ pub enum Output {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Write the files every node of a deployment shares (root key, CA, server certificate),
+    /// before any node starts.
+    Init(crate::serve::InitArgs),
     /// Manage vaults.
     Vault {
         /// Action.
@@ -170,10 +173,10 @@ pub struct KeyProps {
     #[arg(long, num_args = 1..)]
     pub tags: Option<Vec<String>>,
     /// Expiry: ISO 8601 UTC (2027-01-31T12:00:00Z, 2027-01-31) or Unix seconds.
-    #[arg(long, value_parser = crate::output::parse_time)]
+    #[arg(long, value_parser = crate::times::parse_time)]
     pub expires: Option<i64>,
     /// Not before: ISO 8601 UTC (2027-01-31T12:00:00Z, 2027-01-31) or Unix seconds.
-    #[arg(long, value_parser = crate::output::parse_time)]
+    #[arg(long, value_parser = crate::times::parse_time)]
     pub not_before: Option<i64>,
 }
 

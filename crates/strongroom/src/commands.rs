@@ -26,7 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::bench::run(client, args).await;
     }
     let result = match cli.command {
-        Command::Serve(_) | Command::Bench(_) => unreachable_serve()?,
+        Command::Serve(_) | Command::Init(_) | Command::Bench(_) => unreachable_serve()?,
         Command::Vault { action } => container(&client, "vaults", action).await?,
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
         Command::Identity { action } => identity(&client, action).await?,
@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn unreachable_serve() -> anyhow::Result<Value> {
-    bail!("serve is run by main and bench before this point")
+    bail!("serve and init are run by main and bench before this point")
 }
 
 async fn container(client: &Client, kind: &str, action: ContainerAction) -> anyhow::Result<Value> {

@@ -8,6 +8,7 @@ mod failure;
 mod loadgen;
 mod output;
 mod serve;
+mod times;
 
 use anyhow::Context;
 use clap::Parser;
@@ -18,6 +19,7 @@ fn main() -> std::process::ExitCode {
     let outcome = match cli.command {
         cli::Command::Serve(ref args) => serve::config(args)
             .and_then(|config| server_runtime(&config)?.block_on(serve::run(config))),
+        cli::Command::Init(ref args) => serve::init(args),
         cli::Command::Bench(_) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

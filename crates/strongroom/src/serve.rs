@@ -23,6 +23,20 @@ pub struct ServeArgs {
     pub database_url: Option<String>,
 }
 
+/// Arguments of `init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Directory to write into (created owner-only).
+    #[arg(long, default_value = "strongroom-shared")]
+    pub dir: PathBuf,
+    /// DNS suffix of the deployment's vault, pool and login host names.
+    #[arg(long, default_value = "strongroom.localhost")]
+    pub dns_suffix: String,
+    /// Further host names or IP addresses the certificate covers (a load balancer's), repeatable.
+    #[arg(long = "name")]
+    pub names: Vec<String>,
+}
+
 /// The configuration in effect: defaults, file, environment, flags.
 pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
@@ -39,6 +53,32 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// `strongroom init`: writes the shared files and says where each goes.
+pub fn init(args: &InitArgs) -> anyhow::Result<()> {
+    let files = strongroom_server::init::shared_files(&args.dir, &args.dns_suffix, &args.names)
+        .map_err(anyhow::Error::msg)?;
+    let root = if files.new_root_key { "new" } else { "kept" };
+    println!("Shared files of the deployment in {}:", args.dir.display());
+    println!("  root key ({root}):        {}", files.root_key.display());
+    println!("  server certificate:    {}", files.cert.display());
+    println!("  server key:            {}", files.key.display());
+    println!("  CA certificate:        {}", files.ca.display());
+    println!("  CA key:                {}", files.ca_key.display());
+    println!("The certificate covers: {}", files.names.join(", "));
+    println!();
+    println!("Copy the root key, the server certificate and its key (mode 0600) and the CA");
+    println!("certificate to every node, the same bytes everywhere, and name them in each node's");
+    println!("configuration:");
+    println!("  root_key_file = \"{}\"", files.root_key.display());
+    println!("  tls_cert_file = \"{}\"", files.cert.display());
+    println!("  tls_key_file  = \"{}\"", files.key.display());
+    println!("  tls_ca_file   = \"{}\"", files.ca.display());
+    println!("  dns_suffix    = \"{}\"", args.dns_suffix);
+    println!("Clients trust the CA certificate. Keep the CA key off the nodes: it only issues");
+    println!("certificates (run init again with more --name values to reissue the server one).");
+    Ok(())
+}
+
 /// Runs the server with `config` (see [`config`]) until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let filter =
@@ -52,21 +92,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .try_init();
     let app = Application::build(config.clone()).await?;
     let info = app.info().clone();
+    // Every URL but the listening address is what clients use: behind a load balancer,
+    // `public_port` is the balancer's port.
+    let port = config.public_port.unwrap_or(app.local_addr().port());
+    let suffix = &config.dns_suffix;
     println!("Strongroom is listening on https://{}", app.local_addr());
     if let Some(ca) = &info.ca_file {
         println!("  CA certificate to trust: {}", ca.display());
     }
     println!("  default vault:           {}", info.default_vault_url);
-    println!(
-        "  vaults:                  https://<name>.vault.{}:{}",
-        config.dns_suffix,
-        app.local_addr().port()
-    );
-    println!(
-        "  managed HSM pools:       https://<name>.managedhsm.{}:{}",
-        config.dns_suffix,
-        app.local_addr().port()
-    );
+    println!("  vaults:                  https://<name>.vault.{suffix}:{port}");
+    println!("  managed HSM pools:       https://<name>.managedhsm.{suffix}:{port}");
+    println!("  token service:           https://login.{suffix}:{port}");
     if info.admin_credentials.exists() {
         println!(
             "  admin credentials:       {}",
