@@ -12,8 +12,8 @@ use strongroom_core::vault::VaultKind;
 
 use crate::error::ApiError;
 use crate::routing::{RequestCtx, Target};
-use crate::service::OpenVault;
 use crate::state::AppState;
+use strongroom_service::OpenVault;
 
 /// A JSON body parsed the way Key Vault parses it.
 pub struct AzJson<T>(pub T);

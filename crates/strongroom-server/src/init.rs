@@ -66,8 +66,6 @@ pub fn shared_files(
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "test code")]
-
     use super::*;
 
     #[test]

@@ -9,8 +9,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use strongroom_core::names::VaultName;
 
-use crate::auth::normalize_resource;
 use crate::state::AppState;
+use strongroom_service::tokens::normalize_resource;
 
 /// The resource a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,16 +19,16 @@ use strongroom_crypto::SoftwareCrypto;
 use strongroom_store::SqlStore;
 use tracing::{info, warn};
 
-use crate::auth::{AuthService, AuthSettings};
 use crate::bootstrap;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::pool::CryptoPool;
-use crate::service::scheduler::Scheduler;
-use crate::service::vaults::{RootKey, VaultSpec};
-use crate::service::{KeyService, VaultService};
 use crate::state::{AppState, Inner};
 use crate::tls;
+use strongroom_service::pool::CryptoPool;
+use strongroom_service::scheduler::Scheduler;
+use strongroom_service::tokens::{AuthService, AuthSettings};
+use strongroom_service::vaults::{RootKey, VaultSpec};
+use strongroom_service::{KeyService, VaultService};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -5,10 +5,10 @@ use std::sync::atomic::AtomicBool;
 
 use tokio::sync::Semaphore;
 
-use crate::auth::AuthService;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::service::{KeyService, VaultService};
+use strongroom_service::tokens::AuthService;
+use strongroom_service::{KeyService, VaultService};
 
 /// Everything handlers need.
 pub struct Inner {

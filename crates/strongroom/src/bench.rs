@@ -111,7 +111,7 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
     // The load generator (this thread) runs under the batch policy, so that its wake-ups do
     // not preempt the server it shares the cores with; the raw baseline's threads go back to
     // the default policy (they would inherit this thread's).
-    if let Err(e) = strongroom_server::sched::batch_current_thread() {
+    if let Err(e) = strongroom_service::sched::batch_current_thread() {
         eprintln!("warning: {e}; the load generator keeps the default policy");
     }
     setup(&first).await?;
@@ -604,7 +604,7 @@ impl Raw {
             .map(|_| {
                 let op = Arc::clone(&self.op);
                 std::thread::spawn(move || {
-                    let _ = strongroom_server::sched::default_current_thread();
+                    let _ = strongroom_service::sched::default_current_thread();
                     let mut n = 0u64;
                     while Instant::now() < deadline {
                         if op() {

@@ -48,7 +48,7 @@ fn server_runtime(config: &strongroom_server::Config) -> anyhow::Result<tokio::r
     if config.batch_scheduling {
         static WARNED: std::sync::Once = std::sync::Once::new();
         builder.on_thread_start(|| {
-            if let Err(e) = strongroom_server::sched::batch_current_thread() {
+            if let Err(e) = strongroom_service::sched::batch_current_thread() {
                 WARNED.call_once(|| {
                     eprintln!("warning: {e}; the async workers keep the default policy")
                 });

@@ -16,8 +16,8 @@ use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AzJson;
-use crate::service::vaults::VaultSpec;
 use crate::state::AppState;
+use strongroom_service::vaults::VaultSpec;
 
 fn vault_url(s: &AppState, v: &Vault) -> String {
     let kind = match v.kind {

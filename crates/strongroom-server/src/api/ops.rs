@@ -15,8 +15,8 @@ use super::keys::{key_name, key_version};
 use super::{convert, parse};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AzJson, VaultAccess, parse_body};
-use crate::service::{CryptoRequest, CryptoResponse};
 use crate::state::AppState;
+use strongroom_service::{CryptoRequest, CryptoResponse};
 
 fn request(op: &str, body: &[u8]) -> Result<CryptoRequest, ApiError> {
     let cipher = |body: &[u8]| -> Result<_, ApiError> {

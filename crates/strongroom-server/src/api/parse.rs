@@ -11,7 +11,7 @@ use strongroom_core::key::{
 use strongroom_core::ports::{CipherInput, ImportedJwk, JwkPrivate};
 use strongroom_core::rotation::{LifetimeAction, RotationPolicy, Trigger};
 
-use crate::service::{AttributeChanges, ImportKey, KeyUpdate, NewKey};
+use strongroom_service::{AttributeChanges, ImportKey, KeyUpdate, NewKey};
 
 fn required<'a>(v: &'a Option<String>, name: &str) -> DomainResult<&'a str> {
     v.as_deref()

@@ -10,11 +10,11 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{Principal, TokenError};
 use crate::error::ApiError;
 use crate::extract::check_api_version;
 use crate::routing::RequestCtx;
 use crate::state::AppState;
+use strongroom_service::tokens::{Principal, TokenError};
 
 const MISSING: &str = "AKV10000: Request is missing a Bearer or PoP token.";
 

@@ -6,8 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use strongroom_client::{Client, ClientError, Container, Credentials};
 use strongroom_core::clock::ManualClock;
-use strongroom_server::service::scheduler::{PassReport, Scheduler};
 use strongroom_server::{Application, Config};
+use strongroom_service::scheduler::{PassReport, Scheduler};
 
 /// Start of pinned time: 2026-12-01T00:00:00Z.
 pub const T0: i64 = 1_796_083_200;

@@ -8,8 +8,8 @@ use strongroom_core::error::DomainResult;
 use strongroom_core::names::KeyVersion;
 use tracing::{info, warn};
 
-use super::keys::KeyService;
-use super::vaults::VaultService;
+use crate::keys::KeyService;
+use crate::vaults::VaultService;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -16,9 +16,9 @@ use strongroom_core::ports::{CryptoProvider, DeletedKey, ImportedJwk, KeyMateria
 use strongroom_core::rotation::RotationPolicy;
 use strongroom_core::vault::VaultKind;
 
-use super::cache::{CachedVersion, KeyCache};
-use super::vaults::OpenVault;
+use crate::cache::{CachedVersion, KeyCache};
 use crate::pool::CryptoPool;
+use crate::vaults::OpenVault;
 
 /// Attribute changes requested by a caller.
 #[derive(Debug, Clone, Default)]

@@ -15,8 +15,8 @@ use strongroom_core::names::KeyName;
 use strongroom_core::rotation::RotationPolicy;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::keys::{KeyService, not_found};
-use super::vaults::OpenVault;
+use crate::keys::{KeyService, not_found};
+use crate::vaults::OpenVault;
 
 const MAGIC: &[u8] = b"strongroom-key-backup-v1:";
 const AAD: &[u8] = b"strongroom/key-backup/v1";

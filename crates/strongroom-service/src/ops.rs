@@ -11,9 +11,9 @@ use strongroom_core::lifecycle::check_operation;
 use strongroom_core::names::{KeyName, KeyVersion};
 use strongroom_core::ports::{CipherInput, CipherOutput, LoadedKey, runs_on_pool};
 
-use super::cache::CachedVersion;
-use super::keys::KeyService;
-use super::vaults::OpenVault;
+use crate::cache::CachedVersion;
+use crate::keys::KeyService;
+use crate::vaults::OpenVault;
 
 /// An operation request.
 pub enum CryptoRequest {

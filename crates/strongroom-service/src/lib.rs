@@ -1,0 +1,18 @@
+//! Strongroom's use cases, apart from HTTP: keys and their cryptographic operations, vaults
+//! and pools, the token service and identities, and the background scheduler. They combine
+//! the store, the crypto provider (slow work on the bounded pool) and the clock; the server
+//! crate only parses requests, calls one of them and maps the result.
+
+mod backup;
+mod cache;
+pub mod keys;
+mod ops;
+pub mod pool;
+pub mod sched;
+pub mod scheduler;
+pub mod tokens;
+pub mod vaults;
+
+pub use keys::{AttributeChanges, ImportKey, KeyService, KeyUpdate, NewKey};
+pub use ops::{CryptoRequest, CryptoResponse};
+pub use vaults::{OpenVault, VaultService};
