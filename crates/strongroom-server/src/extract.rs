@@ -13,7 +13,8 @@ use strongroom_core::vault::VaultKind;
 use crate::error::ApiError;
 use crate::routing::{RequestCtx, Target};
 use crate::state::AppState;
-use strongroom_service::OpenVault;
+use strongroom_service::tokens::Principal;
+use strongroom_service::{Caller, OpenVault};
 
 /// A JSON body parsed the way Key Vault parses it.
 pub struct AzJson<T>(pub T);
@@ -124,12 +125,35 @@ pub fn ctx(parts: &Parts) -> Result<Arc<RequestCtx>, ApiError> {
         .ok_or_else(|| ApiError::Domain(DomainError::Internal("request context missing".into())))
 }
 
-/// The vault or pool addressed by the host, opened.
+/// The caller of a request: the identity its token proved (none yet at the token service),
+/// the client's address and the request id.
+pub struct RequestCaller(pub Caller);
+
+/// The caller of a request with this context.
+pub fn caller(parts: &Parts, ctx: &RequestCtx) -> Caller {
+    match parts.extensions.get::<Arc<Principal>>() {
+        Some(p) => Caller::identity(Arc::clone(p), ctx.client, Arc::clone(&ctx.request_id)),
+        None => Caller::anonymous(ctx.client, Arc::clone(&ctx.request_id)),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ctx = ctx(parts)?;
+        Ok(Self(caller(parts, &ctx)))
+    }
+}
+
+/// The vault or pool addressed by the host, opened, and who calls.
 pub struct VaultAccess {
     /// The vault.
     pub vault: Arc<OpenVault>,
     /// The request context.
     pub ctx: Arc<RequestCtx>,
+    /// The caller.
+    pub caller: Caller,
 }
 
 impl FromRequestParts<AppState> for VaultAccess {
@@ -162,6 +186,7 @@ impl FromRequestParts<AppState> for VaultAccess {
                 name: name.to_string(),
             }));
         }
-        Ok(Self { vault, ctx })
+        let caller = caller(parts, &ctx);
+        Ok(Self { vault, ctx, caller })
     }
 }

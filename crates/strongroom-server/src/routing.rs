@@ -2,6 +2,9 @@
 //! resource a request is for; every id the server returns is built from the authority the
 //! client used. Path words (`keys`, `wrapKey`, `rotationPolicy`, ...) match in any case.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::Uri;
 use axum::http::uri::PathAndQuery;
@@ -41,6 +44,10 @@ pub struct RequestCtx {
     pub port_suffix: String,
     /// The configured DNS suffix.
     pub dns_suffix: String,
+    /// This request's id, sent back as `x-ms-request-id` and named in its audit event.
+    pub request_id: Arc<str>,
+    /// The client's address (the peer of the TCP connection).
+    pub client: Option<IpAddr>,
 }
 
 impl RequestCtx {
@@ -132,36 +139,48 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         .unwrap_or_else(|| state.config.listen.to_string())
         .to_ascii_lowercase();
     let (host, port) = split_authority(&authority);
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     let ctx = RequestCtx {
         target: classify(host, &state.config.dns_suffix),
         port_suffix: port.to_owned(),
         authority: authority.clone(),
         dns_suffix: state.config.dns_suffix.clone(),
+        request_id: new_request_id(),
+        client,
     };
+    let request_id = Arc::clone(&ctx.request_id);
     if let Some(uri) = normalized_uri(req.uri(), req.method() == axum::http::Method::POST) {
         *req.uri_mut() = uri;
     }
-    req.extensions_mut().insert(std::sync::Arc::new(ctx));
+    req.extensions_mut().insert(Arc::new(ctx));
     let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
     let mut response = next.run(req).await;
-    add_service_headers(response.headers_mut(), client_request_id);
+    add_service_headers(response.headers_mut(), &request_id, client_request_id);
     response
+}
+
+/// A version-4 UUID from the thread's userspace generator: no system call per request.
+fn new_request_id() -> Arc<str> {
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    Arc::from(&*id.hyphenated().encode_lower(&mut buffer))
 }
 
 /// The headers Key Vault puts on every response: a request id of its own, the caller's
 /// `x-ms-client-request-id` echoed, the service version, and HSTS (the service is HTTPS only).
 fn add_service_headers(
     headers: &mut axum::http::HeaderMap,
+    request_id: &str,
     client_request_id: Option<axum::http::HeaderValue>,
 ) {
     use axum::http::{HeaderName, HeaderValue};
     const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
     const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
     const SERVICE_VERSION: HeaderName = HeaderName::from_static("x-ms-keyvault-service-version");
-    // A version-4 UUID from the thread's userspace generator: no system call per response.
-    let request_id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-    let mut id = uuid::Uuid::encode_buffer();
-    if let Ok(id) = HeaderValue::from_str(request_id.hyphenated().encode_lower(&mut id)) {
+    if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, id);
     }
     if let Some(id) = client_request_id {
@@ -317,6 +336,8 @@ mod tests {
             authority: "v1.vault.s.test:8443".into(),
             port_suffix: ":8443".into(),
             dns_suffix: "s.test".into(),
+            request_id: "r".into(),
+            client: None,
         };
         assert_eq!(ctx.resource(), "https://vault.s.test:8443");
         assert!(ctx.accepts_audience("https://vault.s.test:8443/"));

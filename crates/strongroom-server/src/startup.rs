@@ -24,11 +24,12 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Inner};
 use crate::tls;
+use strongroom_service::door::{Caller, DeploymentRule, Door, LogAudit, NoPolicies};
 use strongroom_service::pool::CryptoPool;
 use strongroom_service::scheduler::Scheduler;
 use strongroom_service::tokens::{AuthService, AuthSettings};
 use strongroom_service::vaults::{RootKey, VaultSpec};
-use strongroom_service::{KeyService, VaultService};
+use strongroom_service::{KeyService, KeyServicePorts, VaultService};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +142,14 @@ impl Application {
             tenant: config.tenant_id.clone(),
             lifetime: i64::try_from(config.token_lifetime_secs).unwrap_or(3600),
         };
+        // The one door every operation passes: today's deployment rule, no governance policy
+        // yet, audit events to the log.
+        let door = Arc::new(Door::new(
+            Arc::new(DeploymentRule),
+            Arc::new(NoPolicies),
+            Arc::new(LogAudit),
+            Arc::clone(&clock),
+        ));
         let auth = Arc::new(
             AuthService::start(
                 Arc::clone(&store),
@@ -148,23 +157,34 @@ impl Application {
                 Arc::clone(&clock),
                 &root,
                 settings,
+                Arc::clone(&door),
             )
             .await?,
         );
+        let root = Arc::new(RootKey::new(root));
         let keys = Arc::new(KeyService::new(
-            Arc::clone(&store),
-            Arc::clone(&crypto),
-            pool,
-            Arc::clone(&clock),
+            KeyServicePorts {
+                store: Arc::clone(&store),
+                crypto: Arc::clone(&crypto),
+                pool,
+                clock: Arc::clone(&clock),
+                door: Arc::clone(&door),
+                root: Arc::clone(&root),
+            },
             config.key_cache_capacity,
         ));
         let vaults = Arc::new(VaultService::new(
             Arc::clone(&store),
             Arc::clone(&crypto),
             clock,
-            RootKey::new(root),
+            root,
+            door,
         ));
-        let scheduler = Arc::new(Scheduler::new(Arc::clone(&keys), Arc::clone(&vaults)));
+        let scheduler = Arc::new(Scheduler::new(
+            Arc::clone(&keys),
+            Arc::clone(&vaults),
+            Arc::clone(&store),
+        ));
         let subscription_id = subscription_id(store.as_ref(), crypto.as_ref()).await?;
         let state: AppState = Arc::new(Inner {
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
@@ -245,7 +265,7 @@ impl Application {
         let served =
             axum_server::from_tcp_rustls(self.listener, RustlsConfig::from_config(self.tls))?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .await;
         ticker.abort();
         self.state.store.close().await;
@@ -324,11 +344,15 @@ async fn first_start(
             retention: RetentionDays::DEFAULT,
             purge_protection: false,
         };
-        match state.vaults.create(spec).await {
+        let bootstrap = Caller::system("first-start", Arc::from(state.node_id.as_str()));
+        match state.vaults.create(&bootstrap, spec).await {
             Ok(_) | Err(DomainError::VaultAlreadyExists { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        let (identity, secret) = state.auth.create_identity("admin".parse()?, true).await?;
+        let (identity, secret) = state
+            .auth
+            .create_identity(&bootstrap, "admin".parse()?, true)
+            .await?;
         let ca_file = ca.as_ref().map(|p| p.display().to_string());
         let doc = json!({
             "server_url": server_url,

@@ -3,6 +3,8 @@
 //! behind a format marker. Restore works into any vault or pool of the same deployment that
 //! accepts the key's type, keeps the version ids, and refuses a name already in use.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use strongroom_core::DomainError;
 use strongroom_core::b64;
@@ -15,6 +17,7 @@ use strongroom_core::names::KeyName;
 use strongroom_core::rotation::RotationPolicy;
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::door::{Caller, Operation, Scope};
 use crate::keys::{KeyService, not_found};
 use crate::vaults::OpenVault;
 
@@ -48,8 +51,40 @@ impl Drop for BackupVersion {
 }
 
 impl KeyService {
-    /// The backup blob of a key.
+    /// Backs a key up: all its versions and its rotation policy, sealed for this deployment.
     pub async fn backup(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<Vec<u8>> {
+        let scope = Scope::Key(vault.vault.name.clone(), name.clone());
+        let root = Arc::clone(&self.root);
+        self.door
+            .pass(caller, Operation::KeyBackup, scope, async move {
+                self.backup_blob(vault, name, root.bytes()).await
+            })
+            .await
+    }
+
+    /// Restores a key from a backup of this deployment.
+    pub async fn restore(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        blob: &[u8],
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = Scope::Keys(vault.vault.name.clone());
+        let root = Arc::clone(&self.root);
+        self.door
+            .pass(caller, Operation::KeyRestore, scope, async move {
+                self.restore_blob(vault, blob, root.bytes()).await
+            })
+            .await
+    }
+
+    /// The backup blob of a key.
+    async fn backup_blob(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -91,7 +126,7 @@ impl KeyService {
     }
 
     /// Restores a backup into `vault`.
-    pub async fn restore(
+    async fn restore_blob(
         &self,
         vault: &OpenVault,
         blob: &[u8],

@@ -11,14 +11,15 @@ use strongroom_core::key::{
     check_tags, sealing_aad,
 };
 use strongroom_core::lifecycle::{Deletion, check_validity_window};
-use strongroom_core::names::{KeyName, KeyVersion};
+use strongroom_core::names::{KeyName, KeyVersion, VaultName};
 use strongroom_core::ports::{CryptoProvider, DeletedKey, ImportedJwk, KeyMaterial, KeyStore};
 use strongroom_core::rotation::RotationPolicy;
 use strongroom_core::vault::VaultKind;
 
 use crate::cache::{CachedVersion, KeyCache};
+use crate::door::{Caller, Door, Operation, Scope};
 use crate::pool::CryptoPool;
-use crate::vaults::OpenVault;
+use crate::vaults::{OpenVault, RootKey};
 
 /// Attribute changes requested by a caller.
 #[derive(Debug, Clone, Default)]
@@ -80,28 +81,43 @@ pub struct KeyUpdate {
 
 /// The key service.
 pub struct KeyService {
-    pub(super) store: Arc<dyn KeyStore>,
-    pub(super) crypto: Arc<dyn CryptoProvider>,
-    pub(super) pool: CryptoPool,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) cache: KeyCache,
+    pub(crate) store: Arc<dyn KeyStore>,
+    pub(crate) crypto: Arc<dyn CryptoProvider>,
+    pub(crate) pool: CryptoPool,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cache: KeyCache,
+    pub(crate) door: Arc<Door>,
+    /// Backups are sealed under a key derived from the root key.
+    pub(crate) root: Arc<RootKey>,
+}
+
+/// What a key service is built from.
+pub struct KeyServicePorts {
+    /// Storage.
+    pub store: Arc<dyn KeyStore>,
+    /// Cryptography.
+    pub crypto: Arc<dyn CryptoProvider>,
+    /// The bounded pool for slow crypto work.
+    pub pool: CryptoPool,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The door every operation passes.
+    pub door: Arc<Door>,
+    /// The deployment's root key.
+    pub root: Arc<RootKey>,
 }
 
 impl KeyService {
-    /// A service over these ports.
-    pub fn new(
-        store: Arc<dyn KeyStore>,
-        crypto: Arc<dyn CryptoProvider>,
-        pool: CryptoPool,
-        clock: Arc<dyn Clock>,
-        cache_capacity: usize,
-    ) -> Self {
+    /// A service over these ports, caching up to `cache_capacity` parsed keys.
+    pub fn new(ports: KeyServicePorts, cache_capacity: usize) -> Self {
         Self {
-            store,
-            crypto,
-            pool,
-            clock,
+            store: ports.store,
+            crypto: ports.crypto,
+            pool: ports.pool,
+            clock: ports.clock,
             cache: KeyCache::new(cache_capacity),
+            door: ports.door,
+            root: ports.root,
         }
     }
 
@@ -111,7 +127,7 @@ impl KeyService {
     }
 
     /// Generates a key (a new version if the name exists).
-    pub async fn create(
+    async fn generate(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -134,7 +150,7 @@ impl KeyService {
     }
 
     /// Imports a key (a new version if the name exists).
-    pub async fn import(
+    async fn import_material(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -233,7 +249,7 @@ impl KeyService {
     }
 
     /// Reads a version.
-    pub async fn get(
+    async fn read(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -243,7 +259,7 @@ impl KeyService {
     }
 
     /// A page of live keys (latest versions) after `after`.
-    pub async fn list(
+    async fn list_page(
         &self,
         vault: &OpenVault,
         after: Option<&KeyName>,
@@ -253,7 +269,7 @@ impl KeyService {
     }
 
     /// A page of a key's versions.
-    pub async fn versions(
+    async fn version_page(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -271,7 +287,7 @@ impl KeyService {
     }
 
     /// Updates a version's mutable properties.
-    pub async fn update(
+    async fn update_version(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -290,7 +306,7 @@ impl KeyService {
     }
 
     /// Soft-deletes a key with all its versions.
-    pub async fn delete(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
+    async fn soft_delete(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
         let latest = self
             .store
             .version(&vault.vault.name, name, None)
@@ -309,7 +325,7 @@ impl KeyService {
     }
 
     /// A deleted key.
-    pub async fn get_deleted(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
+    async fn deleted(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
         self.store
             .deleted_key(&vault.vault.name, name)
             .await?
@@ -319,7 +335,7 @@ impl KeyService {
     }
 
     /// A page of deleted keys.
-    pub async fn list_deleted(
+    async fn deleted_page(
         &self,
         vault: &OpenVault,
         after: Option<&KeyName>,
@@ -331,7 +347,7 @@ impl KeyService {
     }
 
     /// Recovers a deleted key; returns its latest version.
-    pub async fn recover(
+    async fn recover_key(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -342,12 +358,12 @@ impl KeyService {
             });
         }
         self.cache.invalidate(&vault.vault.name, name);
-        self.get(vault, name, None).await
+        self.read(vault, name, None).await
     }
 
     /// Purges a deleted key, unless purge protection holds it.
-    pub async fn purge(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<()> {
-        let deleted = self.get_deleted(vault, name).await?;
+    async fn purge_key(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<()> {
+        let deleted = self.deleted(vault, name).await?;
         deleted
             .deletion
             .check_purge(&vault.vault, self.clock.now())?;
@@ -362,7 +378,7 @@ impl KeyService {
 
     /// Creates a new version with the latest version's type, size, operations and tags; its
     /// expiry comes from the rotation policy.
-    pub async fn rotate(
+    async fn rotate_key(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -391,22 +407,18 @@ impl KeyService {
             tags: latest.tags.clone(),
             release_policy: latest.release_policy.clone(),
         };
-        self.create(vault, name, new).await
+        self.generate(vault, name, new).await
     }
 
     /// The key's rotation policy, or the default one.
-    pub async fn rotation_policy(
-        &self,
-        vault: &OpenVault,
-        name: &KeyName,
-    ) -> DomainResult<RotationPolicy> {
+    async fn policy(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<RotationPolicy> {
         let stored = self.store.rotation_policy(&vault.vault.name, name).await?;
         Ok(stored
             .unwrap_or_else(|| RotationPolicy::default_for(vault.vault.kind == VaultKind::Vault)))
     }
 
     /// Replaces the key's rotation policy.
-    pub async fn set_rotation_policy(
+    async fn replace_policy(
         &self,
         vault: &OpenVault,
         name: &KeyName,
@@ -424,7 +436,7 @@ impl KeyService {
     }
 
     /// `count` random bytes (1..=128).
-    pub fn random_bytes(&self, count: i64) -> DomainResult<Vec<u8>> {
+    fn random(&self, count: i64) -> DomainResult<Vec<u8>> {
         let len = usize::try_from(count)
             .ok()
             .filter(|n| (1..=128).contains(n))
@@ -528,14 +540,357 @@ fn apply_update(record: &mut KeyVersionRecord, update: KeyUpdate, now: i64) -> D
     Ok(())
 }
 
+fn key_scope(vault: &OpenVault, name: &KeyName) -> Scope {
+    Scope::Key(vault.vault.name.clone(), name.clone())
+}
+
+fn keys_scope(vault: &OpenVault) -> Scope {
+    Scope::Keys(vault.vault.name.clone())
+}
+
+/// The use cases, each through the door.
+impl KeyService {
+    /// Generates a key (a new version if the name exists).
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        new: NewKey,
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyCreate,
+                scope,
+                self.generate(vault, name, new),
+            )
+            .await
+    }
+
+    /// Imports a key (a new version if the name exists).
+    pub async fn import(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        import: ImportKey,
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyImport,
+                scope,
+                self.import_material(vault, name, import),
+            )
+            .await
+    }
+
+    /// Reads a version (the latest when `version` is `None`).
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyGet,
+                scope,
+                self.read(vault, name, version),
+            )
+            .await
+    }
+
+    /// A page of live keys (latest versions) after `after`.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        after: Option<&KeyName>,
+        limit: usize,
+    ) -> DomainResult<Vec<KeyVersionRecord>> {
+        self.door
+            .pass(
+                caller,
+                Operation::KeyList,
+                keys_scope(vault),
+                self.list_page(vault, after, limit),
+            )
+            .await
+    }
+
+    /// A page of a key's versions.
+    pub async fn versions(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        skip: usize,
+        limit: usize,
+    ) -> DomainResult<Vec<KeyVersionRecord>> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyListVersions,
+                scope,
+                self.version_page(vault, name, skip, limit),
+            )
+            .await
+    }
+
+    /// Updates a version's mutable properties.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+        update: KeyUpdate,
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyUpdate,
+                scope,
+                self.update_version(vault, name, version, update),
+            )
+            .await
+    }
+
+    /// Soft-deletes a key with all its versions.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<DeletedKey> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyDelete,
+                scope,
+                self.soft_delete(vault, name),
+            )
+            .await
+    }
+
+    /// A deleted key.
+    pub async fn get_deleted(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<DeletedKey> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyGetDeleted,
+                scope,
+                self.deleted(vault, name),
+            )
+            .await
+    }
+
+    /// A page of deleted keys.
+    pub async fn list_deleted(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        after: Option<&KeyName>,
+        limit: usize,
+    ) -> DomainResult<Vec<DeletedKey>> {
+        self.door
+            .pass(
+                caller,
+                Operation::KeyListDeleted,
+                keys_scope(vault),
+                self.deleted_page(vault, after, limit),
+            )
+            .await
+    }
+
+    /// Recovers a deleted key; returns its latest version.
+    pub async fn recover(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyRecover,
+                scope,
+                self.recover_key(vault, name),
+            )
+            .await
+    }
+
+    /// Purges a deleted key, unless purge protection holds it.
+    pub async fn purge(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<()> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyPurge,
+                scope,
+                self.purge_key(vault, name),
+            )
+            .await
+    }
+
+    /// Creates a new version like the latest one, its expiry from the rotation policy.
+    pub async fn rotate(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<KeyVersionRecord> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyRotate,
+                scope,
+                self.rotate_key(vault, name),
+            )
+            .await
+    }
+
+    /// The key's rotation policy, or the default one.
+    pub async fn rotation_policy(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+    ) -> DomainResult<RotationPolicy> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyRotationPolicyGet,
+                scope,
+                self.policy(vault, name),
+            )
+            .await
+    }
+
+    /// Replaces the key's rotation policy.
+    pub async fn set_rotation_policy(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        policy: RotationPolicy,
+    ) -> DomainResult<RotationPolicy> {
+        let scope = key_scope(vault, name);
+        self.door
+            .pass(
+                caller,
+                Operation::KeyRotationPolicySet,
+                scope,
+                self.replace_policy(vault, name, policy),
+            )
+            .await
+    }
+
+    /// `count` random bytes (1..=128) from a pool.
+    pub async fn random_bytes(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        count: i64,
+    ) -> DomainResult<Vec<u8>> {
+        let scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::GetRandomBytes, scope, async {
+                self.random(count)
+            })
+            .await
+    }
+
+    /// Purges, through the door, every deleted key whose retention has ended; returns the
+    /// keys purged.
+    pub async fn purge_expired(&self, caller: &Caller) -> DomainResult<Vec<(VaultName, KeyName)>> {
+        let now = self.clock.now();
+        let mut purged = Vec::new();
+        for (vault, name) in self.store.due_purges(now).await? {
+            let scope = Scope::Key(vault.clone(), name.clone());
+            let done = self
+                .door
+                .pass(caller, Operation::KeyPurge, scope, async {
+                    let purged = self.store.purge_key(&vault, &name).await?;
+                    self.cache.invalidate(&vault, &name);
+                    Ok(purged)
+                })
+                .await?;
+            if done {
+                purged.push((vault, name));
+            }
+        }
+        Ok(purged)
+    }
+
+    /// Every key with a rotation policy, with its latest version's creation and expiry times.
+    pub async fn rotation_schedule(&self) -> DomainResult<Vec<ScheduledKey>> {
+        let mut out = Vec::new();
+        for entry in self.store.rotation_policies().await? {
+            if let Some(latest) = self.store.version(&entry.vault, &entry.name, None).await? {
+                out.push(ScheduledKey {
+                    vault: entry.vault,
+                    name: entry.name,
+                    policy: entry.policy,
+                    version: latest.id.version,
+                    created: latest.attributes.created,
+                    exp: latest.attributes.exp,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A key under a rotation policy, as the scheduler sees it.
+#[derive(Debug, Clone)]
+pub struct ScheduledKey {
+    /// Its vault or pool.
+    pub vault: VaultName,
+    /// Its name.
+    pub name: KeyName,
+    /// Its policy.
+    pub policy: RotationPolicy,
+    /// The latest version.
+    pub version: KeyVersion,
+    /// When the latest version was created.
+    pub created: i64,
+    /// When the latest version expires.
+    pub exp: Option<i64>,
+}
+
 impl KeyService {
     /// Drops everything cached for a deleted vault.
-    pub fn forget_vault(&self, vault: &strongroom_core::names::VaultName) {
+    pub fn forget_vault(&self, vault: &VaultName) {
         self.cache.invalidate_vault(vault);
     }
 
     /// Drops what is cached for a key changed elsewhere.
-    pub fn forget_key(&self, vault: &strongroom_core::names::VaultName, name: &KeyName) {
+    pub fn forget_key(&self, vault: &VaultName, name: &KeyName) {
         self.cache.invalidate(vault, name);
     }
 

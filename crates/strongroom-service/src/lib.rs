@@ -5,6 +5,7 @@
 
 mod backup;
 mod cache;
+pub mod door;
 pub mod keys;
 mod ops;
 pub mod pool;
@@ -13,6 +14,7 @@ pub mod scheduler;
 pub mod tokens;
 pub mod vaults;
 
-pub use keys::{AttributeChanges, ImportKey, KeyService, KeyUpdate, NewKey};
+pub use door::{Caller, Door};
+pub use keys::{AttributeChanges, ImportKey, KeyService, KeyServicePorts, KeyUpdate, NewKey};
 pub use ops::{CryptoRequest, CryptoResponse};
 pub use vaults::{OpenVault, VaultService};

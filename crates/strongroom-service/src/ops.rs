@@ -12,6 +12,7 @@ use strongroom_core::names::{KeyName, KeyVersion};
 use strongroom_core::ports::{CipherInput, CipherOutput, LoadedKey, runs_on_pool};
 
 use crate::cache::CachedVersion;
+use crate::door::{Caller, Operation, Scope};
 use crate::keys::KeyService;
 use crate::vaults::OpenVault;
 
@@ -107,9 +108,36 @@ pub enum CryptoResponse {
 }
 
 impl KeyService {
-    /// Runs an operation on a version (latest when `version` is `None`); returns the version
-    /// used with the result.
+    /// Runs a cryptographic operation on a version (latest when `version` is `None`); returns
+    /// the version used with the result.
     pub async fn operate(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &KeyName,
+        version: Option<&KeyVersion>,
+        request: CryptoRequest,
+    ) -> DomainResult<(KeyVersionRecord, CryptoResponse)> {
+        let operation = match &request {
+            CryptoRequest::Encrypt(_) => Operation::KeyEncrypt,
+            CryptoRequest::Decrypt(_) => Operation::KeyDecrypt,
+            CryptoRequest::Wrap(_) => Operation::KeyWrap,
+            CryptoRequest::Unwrap(_) => Operation::KeyUnwrap,
+            CryptoRequest::Sign { .. } => Operation::KeySign,
+            CryptoRequest::Verify { .. } => Operation::KeyVerify,
+        };
+        let scope = Scope::Key(vault.vault.name.clone(), name.clone());
+        self.door
+            .pass(
+                caller,
+                operation,
+                scope,
+                self.run_operation(vault, name, version, request),
+            )
+            .await
+    }
+
+    async fn run_operation(
         &self,
         vault: &OpenVault,
         name: &KeyName,

@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::KeyVersion;
+use strongroom_core::ports::KeyStore;
 use tracing::{info, warn};
 
+use crate::door::Caller;
 use crate::keys::KeyService;
 use crate::vaults::VaultService;
 
@@ -26,15 +28,18 @@ pub struct PassReport {
 pub struct Scheduler {
     keys: Arc<KeyService>,
     vaults: Arc<VaultService>,
+    /// Where the scheduler lease is held.
+    store: Arc<dyn KeyStore>,
     notified: Mutex<HashSet<KeyVersion>>,
 }
 
 impl Scheduler {
     /// A scheduler over these services.
-    pub fn new(keys: Arc<KeyService>, vaults: Arc<VaultService>) -> Self {
+    pub fn new(keys: Arc<KeyService>, vaults: Arc<VaultService>, store: Arc<dyn KeyStore>) -> Self {
         Self {
             keys,
             vaults,
+            store,
             notified: Mutex::new(HashSet::new()),
         }
     }
@@ -48,7 +53,6 @@ impl Scheduler {
     ) -> DomainResult<Option<PassReport>> {
         let now = self.keys.now();
         if !self
-            .keys
             .store
             .try_lease("scheduler", node, now, lease_secs)
             .await?
@@ -58,34 +62,24 @@ impl Scheduler {
         self.run_once().await.map(Some)
     }
 
-    /// Runs one pass.
+    /// Runs one pass, as the system caller `scheduler`: every purge and rotation goes through
+    /// the door like a request.
     pub async fn run_once(&self) -> DomainResult<PassReport> {
+        let caller = Caller::system("scheduler", self.run_id()?.into());
         let mut report = PassReport::default();
         let now = self.keys.now();
-        for (vault_name, name) in self.keys.store.due_purges(now).await? {
-            if self.keys.store.purge_key(&vault_name, &name).await? {
-                self.keys.cache.invalidate(&vault_name, &name);
-                info!(vault = %vault_name, key = %name, "purged deleted key at the end of its retention period");
-                report.purged += 1;
-            }
+        for (vault, key) in self.keys.purge_expired(&caller).await? {
+            info!(vault = %vault, key = %key, "purged deleted key at the end of its retention period");
+            report.purged += 1;
         }
-        for entry in self.keys.store.rotation_policies().await? {
-            let vault = self.vaults.open(&entry.vault).await?;
-            let Some(latest) = self
-                .keys
-                .store
-                .version(&entry.vault, &entry.name, None)
-                .await?
-            else {
-                continue;
-            };
-            let (created, exp) = (latest.attributes.created, latest.attributes.exp);
+        for entry in self.keys.rotation_schedule().await? {
             if entry
                 .policy
-                .rotation_due_at(created, exp)
+                .rotation_due_at(entry.created, entry.exp)
                 .is_some_and(|due| due <= now)
             {
-                match self.keys.rotate(&vault, &entry.name).await {
+                let vault = self.vaults.open(&entry.vault).await?;
+                match self.keys.rotate(&caller, &vault, &entry.name).await {
                     Ok(new) => {
                         info!(vault = %entry.vault, key = %entry.name, version = %new.id.version, "rotated key by policy");
                         report.rotated += 1;
@@ -96,15 +90,22 @@ impl Scheduler {
                 }
             } else if entry
                 .policy
-                .notify_due_at(created, exp)
+                .notify_due_at(entry.created, entry.exp)
                 .is_some_and(|due| due <= now)
-                && self.first_notice(&latest.id.version)
+                && self.first_notice(&entry.version)
             {
-                warn!(vault = %entry.vault, key = %entry.name, version = %latest.id.version, expires = ?exp, "key version is near expiry");
+                warn!(vault = %entry.vault, key = %entry.name, version = %entry.version, expires = ?entry.exp, "key version is near expiry");
                 report.notified += 1;
             }
         }
         Ok(report)
+    }
+
+    /// A fresh id for one pass, the request id of its audit events.
+    fn run_id(&self) -> DomainResult<String> {
+        let mut bytes = [0u8; 16];
+        self.keys.crypto.fill_random(&mut bytes)?;
+        Ok(format!("scheduler-{}", hex::encode(bytes)))
     }
 
     fn first_notice(&self, version: &KeyVersion) -> bool {

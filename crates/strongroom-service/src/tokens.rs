@@ -15,6 +15,8 @@ use strongroom_core::names::IdentityName;
 use strongroom_core::ports::{CryptoProvider, KeyStore};
 use strongroom_crypto::jws::TokenSigner;
 
+use crate::door::{Caller, Door, Operation, Scope};
+
 /// The role claim that marks administrators.
 pub const ADMIN_ROLE: &str = "Strongroom.Administrator";
 const SIGNING_KEY_NAME: &str = "token-signing-key";
@@ -62,6 +64,7 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     store: Arc<dyn KeyStore>,
     crypto: Arc<dyn CryptoProvider>,
+    door: Arc<Door>,
     verified: Mutex<HashMap<String, (Arc<Principal>, i64)>>,
 }
 
@@ -84,6 +87,7 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         root: &[u8; 32],
         settings: AuthSettings,
+        door: Arc<Door>,
     ) -> DomainResult<Self> {
         let sealed = match store.server_secret(SIGNING_KEY_NAME).await? {
             Some(sealed) => sealed,
@@ -107,6 +111,7 @@ impl AuthService {
             clock,
             store,
             crypto,
+            door,
             verified: Mutex::new(HashMap::new()),
         })
     }
@@ -121,8 +126,22 @@ impl AuthService {
         json!({"keys": [self.signer.jwk()]})
     }
 
-    /// Issues a token for `identity` with audience `resource`; returns it with its expiry.
-    pub fn issue(&self, identity: &Identity, resource: &str) -> DomainResult<(String, i64)> {
+    /// Issues a token for `identity`, which `caller` proved to be, with audience `resource`;
+    /// returns it with its expiry.
+    pub async fn issue(
+        &self,
+        caller: &Caller,
+        identity: &Identity,
+        resource: &str,
+    ) -> DomainResult<(String, i64)> {
+        self.door
+            .pass(caller, Operation::TokenIssue, Scope::Deployment, async {
+                self.sign_token(identity, resource)
+            })
+            .await
+    }
+
+    fn sign_token(&self, identity: &Identity, resource: &str) -> DomainResult<(String, i64)> {
         let now = self.clock.now();
         let exp = now + self.lifetime;
         let mut uti = [0u8; 16];
@@ -245,6 +264,52 @@ impl AuthService {
     /// Creates an identity; returns it with its secret (shown once, stored only as a hash).
     pub async fn create_identity(
         &self,
+        caller: &Caller,
+        name: IdentityName,
+        admin: bool,
+    ) -> DomainResult<(Identity, String)> {
+        self.door
+            .pass(
+                caller,
+                Operation::IdentityCreate,
+                Scope::Deployment,
+                self.insert_identity(name, admin),
+            )
+            .await
+    }
+
+    /// All identities.
+    pub async fn identities(&self, caller: &Caller) -> DomainResult<Vec<Identity>> {
+        self.door
+            .pass(
+                caller,
+                Operation::IdentityList,
+                Scope::Deployment,
+                self.store.identities(),
+            )
+            .await
+    }
+
+    /// Deletes an identity.
+    pub async fn delete_identity(&self, caller: &Caller, name: &IdentityName) -> DomainResult<()> {
+        self.door
+            .pass(
+                caller,
+                Operation::IdentityDelete,
+                Scope::Deployment,
+                async {
+                    if self.store.delete_identity(name).await? {
+                        Ok(())
+                    } else {
+                        Err(DomainError::bad(format!("No identity named '{name}'.")))
+                    }
+                },
+            )
+            .await
+    }
+
+    async fn insert_identity(
+        &self,
         name: IdentityName,
         admin: bool,
     ) -> DomainResult<(Identity, String)> {
@@ -261,20 +326,6 @@ impl AuthService {
         };
         self.store.insert_identity(&identity).await?;
         Ok((identity, secret))
-    }
-
-    /// All identities.
-    pub async fn identities(&self) -> DomainResult<Vec<Identity>> {
-        self.store.identities().await
-    }
-
-    /// Deletes an identity.
-    pub async fn delete_identity(&self, name: &IdentityName) -> DomainResult<()> {
-        if self.store.delete_identity(name).await? {
-            Ok(())
-        } else {
-            Err(DomainError::bad(format!("No identity named '{name}'.")))
-        }
     }
 }
 

@@ -12,6 +12,8 @@ use strongroom_core::ports::{CryptoProvider, KeyStore, StoredVault};
 use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 use zeroize::Zeroizing;
 
+use crate::door::{Caller, Door, Operation, Scope};
+
 /// A vault with its KEK unsealed, ready for key operations.
 pub struct OpenVault {
     /// Settings.
@@ -64,7 +66,8 @@ pub struct VaultService {
     store: Arc<dyn KeyStore>,
     crypto: Arc<dyn CryptoProvider>,
     clock: Arc<dyn Clock>,
-    root: RootKey,
+    root: Arc<RootKey>,
+    door: Arc<Door>,
     open: RwLock<HashMap<VaultName, Arc<OpenVault>>>,
 }
 
@@ -74,24 +77,58 @@ impl VaultService {
         store: Arc<dyn KeyStore>,
         crypto: Arc<dyn CryptoProvider>,
         clock: Arc<dyn Clock>,
-        root: RootKey,
+        root: Arc<RootKey>,
+        door: Arc<Door>,
     ) -> Self {
         Self {
             store,
             crypto,
             clock,
             root,
+            door,
             open: RwLock::new(HashMap::new()),
         }
     }
 
-    /// The root key (for other server-wide secrets).
-    pub fn root(&self) -> &RootKey {
-        &self.root
+    /// Creates a vault or pool with a fresh KEK.
+    pub async fn create(&self, caller: &Caller, spec: VaultSpec) -> DomainResult<Vault> {
+        let scope = Scope::Vault(spec.name.clone());
+        self.door
+            .pass(caller, Operation::VaultCreate, scope, self.insert(spec))
+            .await
     }
 
-    /// Creates a vault or pool with a fresh KEK.
-    pub async fn create(&self, spec: VaultSpec) -> DomainResult<Vault> {
+    /// A vault or pool's properties.
+    pub async fn show(&self, caller: &Caller, name: &VaultName) -> DomainResult<Vault> {
+        let scope = Scope::Vault(name.clone());
+        self.door
+            .pass(caller, Operation::VaultGet, scope, async {
+                Ok(self.open(name).await?.vault.clone())
+            })
+            .await
+    }
+
+    /// All vaults and pools.
+    pub async fn list(&self, caller: &Caller) -> DomainResult<Vec<Vault>> {
+        self.door
+            .pass(
+                caller,
+                Operation::VaultList,
+                Scope::Deployment,
+                self.store.vaults(),
+            )
+            .await
+    }
+
+    /// Deletes a vault or pool and every key in it.
+    pub async fn delete(&self, caller: &Caller, name: &VaultName) -> DomainResult<()> {
+        let scope = Scope::Vault(name.clone());
+        self.door
+            .pass(caller, Operation::VaultDelete, scope, self.remove(name))
+            .await
+    }
+
+    async fn insert(&self, spec: VaultSpec) -> DomainResult<Vault> {
         let vault = Vault {
             name: spec.name,
             kind: spec.kind,
@@ -162,13 +199,7 @@ impl VaultService {
         }
     }
 
-    /// All vaults and pools.
-    pub async fn list(&self) -> DomainResult<Vec<Vault>> {
-        self.store.vaults().await
-    }
-
-    /// Deletes a vault or pool and every key in it.
-    pub async fn delete(&self, name: &VaultName) -> DomainResult<()> {
+    async fn remove(&self, name: &VaultName) -> DomainResult<()> {
         if let Ok(mut map) = self.open.write() {
             map.remove(name);
         }

@@ -15,8 +15,9 @@ use strongroom_core::names::{IdentityName, VaultName};
 use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AzJson;
+use crate::extract::{AzJson, RequestCaller};
 use crate::state::AppState;
+use strongroom_service::Caller;
 use strongroom_service::vaults::VaultSpec;
 
 fn vault_url(s: &AppState, v: &Vault) -> String {
@@ -48,6 +49,7 @@ fn name(raw: &str) -> Result<VaultName, ApiError> {
 
 async fn create(
     s: &AppState,
+    c: &Caller,
     kind: VaultKind,
     raw: &str,
     p: &VaultCreate,
@@ -65,12 +67,12 @@ async fn create(
             .map_or(Ok(RetentionDays::DEFAULT), RetentionDays::new)?,
         purge_protection: p.purge_protection.unwrap_or(false),
     };
-    let vault = s.vaults.create(spec).await?;
+    let vault = s.vaults.create(c, spec).await?;
     Ok((StatusCode::CREATED, Json(info(s, &vault))))
 }
 
-async fn list(s: &AppState, kind: VaultKind) -> ApiResult<Json<VaultList>> {
-    let all = s.vaults.list().await?;
+async fn list(s: &AppState, c: &Caller, kind: VaultKind) -> ApiResult<Json<VaultList>> {
+    let all = s.vaults.list(c).await?;
     Ok(Json(VaultList {
         value: all
             .iter()
@@ -80,22 +82,22 @@ async fn list(s: &AppState, kind: VaultKind) -> ApiResult<Json<VaultList>> {
     }))
 }
 
-async fn show(s: &AppState, kind: VaultKind, raw: &str) -> ApiResult<Json<VaultInfo>> {
-    let open = s.vaults.open(&name(raw)?).await?;
-    if open.vault.kind != kind {
+async fn show(s: &AppState, c: &Caller, kind: VaultKind, raw: &str) -> ApiResult<Json<VaultInfo>> {
+    let vault = s.vaults.show(c, &name(raw)?).await?;
+    if vault.kind != kind {
         return Err(ApiError::Domain(
             strongroom_core::DomainError::VaultNotFound {
                 name: raw.to_owned(),
             },
         ));
     }
-    Ok(Json(info(s, &open.vault)))
+    Ok(Json(info(s, &vault)))
 }
 
-async fn delete(s: &AppState, kind: VaultKind, raw: &str) -> ApiResult<StatusCode> {
-    let _exists = show(s, kind, raw).await?;
+async fn delete(s: &AppState, c: &Caller, kind: VaultKind, raw: &str) -> ApiResult<StatusCode> {
+    let _exists = show(s, c, kind, raw).await?;
     let vault = name(raw)?;
-    s.vaults.delete(&vault).await?;
+    s.vaults.delete(c, &vault).await?;
     s.keys.forget_vault(&vault);
     Ok(StatusCode::OK)
 }
@@ -105,28 +107,34 @@ macro_rules! kind_handlers {
         /// Create.
         pub async fn $create(
             State(s): State<AppState>,
+            RequestCaller(c): RequestCaller,
             Path(n): Path<String>,
             AzJson(p): AzJson<VaultCreate>,
         ) -> ApiResult<(StatusCode, Json<VaultInfo>)> {
-            create(&s, $kind, &n, &p).await
+            create(&s, &c, $kind, &n, &p).await
         }
         /// List.
-        pub async fn $list(State(s): State<AppState>) -> ApiResult<Json<VaultList>> {
-            list(&s, $kind).await
+        pub async fn $list(
+            State(s): State<AppState>,
+            RequestCaller(c): RequestCaller,
+        ) -> ApiResult<Json<VaultList>> {
+            list(&s, &c, $kind).await
         }
         /// Show.
         pub async fn $show(
             State(s): State<AppState>,
+            RequestCaller(c): RequestCaller,
             Path(n): Path<String>,
         ) -> ApiResult<Json<VaultInfo>> {
-            show(&s, $kind, &n).await
+            show(&s, &c, $kind, &n).await
         }
         /// Delete.
         pub async fn $delete(
             State(s): State<AppState>,
+            RequestCaller(c): RequestCaller,
             Path(n): Path<String>,
         ) -> ApiResult<StatusCode> {
-            delete(&s, $kind, &n).await
+            delete(&s, &c, $kind, &n).await
         }
     };
 }
@@ -183,11 +191,12 @@ pub fn identity_env(
 /// `POST /strongroom/v1/identities/{name}`.
 pub async fn create_identity(
     State(s): State<AppState>,
+    RequestCaller(c): RequestCaller,
     Path(n): Path<String>,
     AzJson(p): AzJson<IdentityCreate>,
 ) -> ApiResult<(StatusCode, Json<IdentityCreated>)> {
     let name: IdentityName = n.parse()?;
-    let (identity, secret) = s.auth.create_identity(name, p.admin).await?;
+    let (identity, secret) = s.auth.create_identity(&c, name, p.admin).await?;
     let ca = s
         .config
         .data_dir
@@ -208,8 +217,11 @@ pub async fn create_identity(
 }
 
 /// `GET /strongroom/v1/identities`.
-pub async fn list_identities(State(s): State<AppState>) -> ApiResult<Json<IdentityList>> {
-    let all = s.auth.identities().await?;
+pub async fn list_identities(
+    State(s): State<AppState>,
+    RequestCaller(c): RequestCaller,
+) -> ApiResult<Json<IdentityList>> {
+    let all = s.auth.identities(&c).await?;
     Ok(Json(IdentityList {
         value: all.iter().map(identity_info).collect(),
     }))
@@ -218,10 +230,11 @@ pub async fn list_identities(State(s): State<AppState>) -> ApiResult<Json<Identi
 /// `DELETE /strongroom/v1/identities/{name}`.
 pub async fn delete_identity(
     State(s): State<AppState>,
+    RequestCaller(c): RequestCaller,
     Path(n): Path<String>,
 ) -> ApiResult<StatusCode> {
     let name: IdentityName = n.parse()?;
-    s.auth.delete_identity(&name).await?;
+    s.auth.delete_identity(&c, &name).await?;
     Ok(StatusCode::OK)
 }
 

@@ -18,7 +18,7 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> ApiResult<Json<DeletedKeyBundle>> {
     let name = key_name(&name)?;
-    let deleted = s.keys.delete(&a.vault, &name).await?;
+    let deleted = s.keys.delete(&a.caller, &a.vault, &name).await?;
     Ok(Json(convert::deleted_bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -33,7 +33,7 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> ApiResult<Json<DeletedKeyBundle>> {
     let name = key_name(&name)?;
-    let deleted = s.keys.get_deleted(&a.vault, &name).await?;
+    let deleted = s.keys.get_deleted(&a.caller, &a.vault, &name).await?;
     Ok(Json(convert::deleted_bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -51,7 +51,7 @@ pub async fn list(
     let after = page::name_token(q.skiptoken.as_deref())?;
     let mut items = s
         .keys
-        .list_deleted(&a.vault, after.as_ref(), size + 1)
+        .list_deleted(&a.caller, &a.vault, after.as_ref(), size + 1)
         .await?;
     let more = items.len() > size;
     items.truncate(size);
@@ -81,7 +81,7 @@ pub async fn recover(
     Path(name): Path<String>,
 ) -> ApiResult<Json<KeyBundle>> {
     let name = key_name(&name)?;
-    let record = s.keys.recover(&a.vault, &name).await?;
+    let record = s.keys.recover(&a.caller, &a.vault, &name).await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -96,6 +96,6 @@ pub async fn purge(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     let name = key_name(&name)?;
-    s.keys.purge(&a.vault, &name).await?;
+    s.keys.purge(&a.caller, &a.vault, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,7 +41,10 @@ pub async fn create(
     AzJson(p): AzJson<KeyCreateParameters>,
 ) -> ApiResult<Json<KeyBundle>> {
     let name = key_name(&name)?;
-    let record = s.keys.create(&a.vault, &name, parse::new_key(&p)?).await?;
+    let record = s
+        .keys
+        .create(&a.caller, &a.vault, &name, parse::new_key(&p)?)
+        .await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -59,7 +62,7 @@ pub async fn import(
     let name = key_name(&name)?;
     let record = s
         .keys
-        .import(&a.vault, &name, parse::import_key(&p)?)
+        .import(&a.caller, &a.vault, &name, parse::import_key(&p)?)
         .await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
@@ -76,7 +79,10 @@ async fn get(
 ) -> ApiResult<Json<KeyBundle>> {
     let name = key_name(name)?;
     let version = key_version(&name, version)?;
-    let record = s.keys.get(&a.vault, &name, version.as_ref()).await?;
+    let record = s
+        .keys
+        .get(&a.caller, &a.vault, &name, version.as_ref())
+        .await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -113,7 +119,13 @@ async fn update(
     let version = key_version(&name, version)?;
     let record = s
         .keys
-        .update(&a.vault, &name, version.as_ref(), parse::update(p)?)
+        .update(
+            &a.caller,
+            &a.vault,
+            &name,
+            version.as_ref(),
+            parse::update(p)?,
+        )
         .await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
@@ -150,7 +162,10 @@ pub async fn list(
 ) -> ApiResult<Json<Page<KeyItem>>> {
     let size = q.page_size()?;
     let after = page::name_token(q.skiptoken.as_deref())?;
-    let mut records = s.keys.list(&a.vault, after.as_ref(), size + 1).await?;
+    let mut records = s
+        .keys
+        .list(&a.caller, &a.vault, after.as_ref(), size + 1)
+        .await?;
     let more = records.len() > size;
     records.truncate(size);
     let next = records
@@ -177,7 +192,10 @@ pub async fn versions(
     let name = key_name(&name)?;
     let size = q.page_size()?;
     let skip = page::offset_token(q.skiptoken.as_deref())?;
-    let mut records = s.keys.versions(&a.vault, &name, skip, size + 1).await?;
+    let mut records = s
+        .keys
+        .versions(&a.caller, &a.vault, &name, skip, size + 1)
+        .await?;
     let more = records.len() > size;
     records.truncate(size);
     let path = format!("/keys/{name}/versions");
@@ -199,10 +217,7 @@ pub async fn backup(
     Path(name): Path<String>,
 ) -> ApiResult<Json<ValueBlob>> {
     let name = key_name(&name)?;
-    let blob = s
-        .keys
-        .backup(&a.vault, &name, s.vaults.root().bytes())
-        .await?;
+    let blob = s.keys.backup(&a.caller, &a.vault, &name).await?;
     Ok(Json(ValueBlob {
         value: Some(b64::encode(blob)),
     }))
@@ -215,10 +230,7 @@ pub async fn restore(
     AzJson(p): AzJson<ValueBlob>,
 ) -> ApiResult<Json<KeyBundle>> {
     let blob = parse::bytes(&p.value, "value")?;
-    let record = s
-        .keys
-        .restore(&a.vault, &blob, s.vaults.root().bytes())
-        .await?;
+    let record = s.keys.restore(&a.caller, &a.vault, &blob).await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -233,7 +245,7 @@ pub async fn rotate(
     Path(name): Path<String>,
 ) -> ApiResult<Json<KeyBundle>> {
     let name = key_name(&name)?;
-    let record = s.keys.rotate(&a.vault, &name).await?;
+    let record = s.keys.rotate(&a.caller, &a.vault, &name).await?;
     Ok(Json(convert::bundle(
         &a.ctx.base_url(),
         &a.vault.vault,
@@ -248,7 +260,7 @@ pub async fn get_policy(
     Path(name): Path<String>,
 ) -> ApiResult<Json<KeyRotationPolicy>> {
     let name = key_name(&name)?;
-    let policy = s.keys.rotation_policy(&a.vault, &name).await?;
+    let policy = s.keys.rotation_policy(&a.caller, &a.vault, &name).await?;
     Ok(Json(convert::rotation_policy(
         &a.ctx.base_url(),
         name.as_str(),
@@ -266,7 +278,7 @@ pub async fn set_policy(
     let name = key_name(&name)?;
     let policy = s
         .keys
-        .set_rotation_policy(&a.vault, &name, parse::rotation_policy(&p)?)
+        .set_rotation_policy(&a.caller, &a.vault, &name, parse::rotation_policy(&p)?)
         .await?;
     Ok(Json(convert::rotation_policy(
         &a.ctx.base_url(),

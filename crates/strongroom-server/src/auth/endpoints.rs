@@ -13,6 +13,7 @@ use serde_json::Value;
 use strongroom_api::token::{ManagedIdentityToken, OAuthToken, OpenIdConfiguration};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::RequestCaller;
 use crate::routing::RequestCtx;
 use crate::state::AppState;
 
@@ -28,6 +29,7 @@ fn oauth(status: StatusCode, error: &'static str, description: impl Into<String>
 /// secret is in `X-IDENTITY-HEADER` (or `secret`, the Azure ML spelling).
 pub async fn managed_identity_token(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
@@ -77,7 +79,7 @@ pub async fn managed_identity_token(
             "The requested identity does not match the identity header.",
         ));
     }
-    let (token, exp) = state.auth.issue(&identity, resource)?;
+    let (token, exp) = state.auth.issue(&caller, &identity, resource).await?;
     let now = state.keys.now();
     Ok(Json(ManagedIdentityToken {
         access_token: token,
@@ -92,6 +94,7 @@ pub async fn managed_identity_token(
 /// `POST /{tenant}/oauth2/token` and `/{tenant}/oauth2/v2.0/token`: client credentials.
 pub async fn oauth_token(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(_tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -136,7 +139,7 @@ pub async fn oauth_token(
             "A scope ending in /.default (or a resource) is required.",
         )
     })?;
-    let (token, exp) = state.auth.issue(&identity, &resource)?;
+    let (token, exp) = state.auth.issue(&caller, &identity, &resource).await?;
     let lifetime = exp - state.keys.now();
     Ok(Json(OAuthToken {
         token_type: "Bearer".into(),

@@ -74,7 +74,8 @@ pub async fn require_data_plane(
     }
 }
 
-/// Requires a valid token for the addressed resource, of any identity.
+/// Requires a valid token for the addressed resource, of any identity: what the identity may
+/// do is the service's door to decide.
 pub async fn require_token(
     State(state): State<AppState>,
     mut req: Request,
@@ -85,26 +86,6 @@ pub async fn require_token(
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Requires a valid token of an administrator.
-pub async fn require_admin(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    match authenticate(&state, &req) {
-        Ok(principal) if principal.admin => {
-            req.extensions_mut().insert(principal);
-            next.run(req).await
-        }
-        Ok(principal) => ApiError::Forbidden(format!(
-            "The identity '{}' is not an administrator of this Strongroom deployment.",
-            principal.name
-        ))
-        .into_response(),
         Err(e) => e.into_response(),
     }
 }

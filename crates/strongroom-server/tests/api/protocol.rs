@@ -492,3 +492,88 @@ async fn the_azure_cli_login_finds_one_subscription() {
     let body: Value = unversioned.json().await.unwrap();
     assert_eq!(body["error"]["code"], "MissingApiVersionParameter");
 }
+
+#[tokio::test]
+async fn the_door_admits_administration_to_administrators_only() {
+    let app = TestApp::spawn_with_token_lifetime(3600).await;
+    let created = app
+        .client
+        .admin(
+            Method::POST,
+            "/identities/worker",
+            Some(&serde_json::json!({"admin": false})),
+        )
+        .await
+        .unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    let http = app.client.http();
+    let token: Value = http
+        .get(app.url(
+            "127.0.0.1",
+            &format!(
+                "/msi/token?api-version=2019-08-01&resource=https://127.0.0.1:{}",
+                app.port
+            ),
+        ))
+        .header("X-IDENTITY-HEADER", secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    // The data plane lets the identity in; administration does not.
+    let keys = http
+        .get(app.url("127.0.0.1", "/keys?api-version=7.6"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.status(), StatusCode::OK);
+    let mut request_ids = std::collections::HashSet::new();
+    for (method, path) in [
+        (Method::GET, "/strongroom/v1/vaults"),
+        (Method::PUT, "/strongroom/v1/vaults/stolen"),
+        (Method::POST, "/strongroom/v1/identities/another"),
+        (Method::DELETE, "/strongroom/v1/identities/worker"),
+    ] {
+        let resp = http
+            .request(method.clone(), app.url("127.0.0.1", path))
+            .bearer_auth(access)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let id = resp.headers()["x-ms-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(id.len(), 36);
+        request_ids.insert(id);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "Forbidden");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("'worker' is not an administrator"),
+            "{body}"
+        );
+    }
+    assert_eq!(request_ids.len(), 4, "every request has its own id");
+    // Nothing was done: no vault, and the identity still exists.
+    let vaults = app
+        .client
+        .admin(Method::GET, "/vaults", None)
+        .await
+        .unwrap();
+    assert!(!vaults.to_string().contains("stolen"));
+    let identities = app
+        .client
+        .admin(Method::GET, "/identities", None)
+        .await
+        .unwrap();
+    assert!(identities.to_string().contains("\"worker\""));
+}

@@ -1,0 +1,599 @@
+//! The one door every operation passes: a caller and an operation at a scope are authorized,
+//! writes meet the governance hook, the operation acts, and an audit event records what
+//! happened, allowed or refused.
+//!
+//! ```text
+//! Caller + Operation + Scope -> authorize -> governance (writes) -> act -> audit
+//! ```
+//!
+//! Each use case (create a key, sign, purge a deleted key, issue a token, ...) wraps its work in
+//! [`Door::pass`]; the HTTP layer and the scheduler only build the [`Caller`] and call the use
+//! case. Authorization is a port ([`Authorizer`]): today's rule is [`DeploymentRule`]
+//! (administration needs an administrator, the data plane an identity of this deployment), which
+//! role assignments and access policies replace. Audit is a port too ([`AuditSink`]).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use strongroom_core::DomainError;
+use strongroom_core::error::DomainResult;
+use strongroom_core::names::{KeyName, VaultName};
+
+use crate::tokens::Principal;
+
+/// Who acts: an identity with a verified token, or the server itself (a scheduled job).
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// An identity that presented a valid token.
+    Identity(Arc<Principal>),
+    /// An identity proving itself to the token service (a client secret, the managed-identity
+    /// header): not yet holding a token.
+    Anonymous,
+    /// The server's own work, named by the job.
+    System(&'static str),
+}
+
+/// Who calls, from where, in which request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who acts.
+    pub actor: Actor,
+    /// The client's address, when a network request carries the call.
+    pub client: Option<IpAddr>,
+    /// The request id (`x-ms-request-id` of the answer), or the job run's id.
+    pub request_id: Arc<str>,
+}
+
+impl Caller {
+    /// An identity calling over the network.
+    pub fn identity(
+        principal: Arc<Principal>,
+        client: Option<IpAddr>,
+        request_id: Arc<str>,
+    ) -> Self {
+        Self {
+            actor: Actor::Identity(principal),
+            client,
+            request_id,
+        }
+    }
+
+    /// A caller without a token yet (the token service's callers).
+    pub fn anonymous(client: Option<IpAddr>, request_id: Arc<str>) -> Self {
+        Self {
+            actor: Actor::Anonymous,
+            client,
+            request_id,
+        }
+    }
+
+    /// The server itself, running `job`.
+    pub fn system(job: &'static str, run_id: Arc<str>) -> Self {
+        Self {
+            actor: Actor::System(job),
+            client: None,
+            request_id: run_id,
+        }
+    }
+
+    /// The principal's object id, or the job's name.
+    pub fn who(&self) -> &str {
+        match &self.actor {
+            Actor::Identity(p) => &p.object_id,
+            Actor::Anonymous => "anonymous",
+            Actor::System(job) => job,
+        }
+    }
+}
+
+/// An operation, named as Key Vault's audit log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Create a key or a new version.
+    KeyCreate,
+    /// Import a key.
+    KeyImport,
+    /// Read a key version.
+    KeyGet,
+    /// List keys.
+    KeyList,
+    /// List a key's versions.
+    KeyListVersions,
+    /// Change a version's attributes.
+    KeyUpdate,
+    /// Soft-delete a key.
+    KeyDelete,
+    /// Read a deleted key.
+    KeyGetDeleted,
+    /// List deleted keys.
+    KeyListDeleted,
+    /// Recover a deleted key.
+    KeyRecover,
+    /// Purge a deleted key.
+    KeyPurge,
+    /// Back a key up.
+    KeyBackup,
+    /// Restore a key from a backup.
+    KeyRestore,
+    /// Create a new version now.
+    KeyRotate,
+    /// Read a rotation policy.
+    KeyRotationPolicyGet,
+    /// Set a rotation policy.
+    KeyRotationPolicySet,
+    /// Encrypt.
+    KeyEncrypt,
+    /// Decrypt.
+    KeyDecrypt,
+    /// Wrap a key.
+    KeyWrap,
+    /// Unwrap a key.
+    KeyUnwrap,
+    /// Sign a digest.
+    KeySign,
+    /// Verify a signature.
+    KeyVerify,
+    /// Random bytes from a pool.
+    GetRandomBytes,
+    /// Create a vault or pool.
+    VaultCreate,
+    /// Read a vault or pool.
+    VaultGet,
+    /// List vaults or pools.
+    VaultList,
+    /// Delete a vault or pool.
+    VaultDelete,
+    /// Create an identity.
+    IdentityCreate,
+    /// List identities.
+    IdentityList,
+    /// Delete an identity.
+    IdentityDelete,
+    /// Issue an access token.
+    TokenIssue,
+}
+
+/// How an operation is governed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plane {
+    /// Keys and their use, in a vault or pool.
+    Data,
+    /// Vaults, pools and identities of the deployment.
+    Administration,
+    /// The token service: callers prove who they are.
+    Token,
+}
+
+impl Operation {
+    /// The name in audit events.
+    pub fn name(self) -> &'static str {
+        use Operation as O;
+        match self {
+            O::KeyCreate => "KeyCreate",
+            O::KeyImport => "KeyImport",
+            O::KeyGet => "KeyGet",
+            O::KeyList => "KeyList",
+            O::KeyListVersions => "KeyListVersions",
+            O::KeyUpdate => "KeyUpdate",
+            O::KeyDelete => "KeyDelete",
+            O::KeyGetDeleted => "KeyGetDeleted",
+            O::KeyListDeleted => "KeyListDeleted",
+            O::KeyRecover => "KeyRecover",
+            O::KeyPurge => "KeyPurge",
+            O::KeyBackup => "KeyBackup",
+            O::KeyRestore => "KeyRestore",
+            O::KeyRotate => "KeyRotate",
+            O::KeyRotationPolicyGet => "KeyRotationPolicyGet",
+            O::KeyRotationPolicySet => "KeyRotationPolicySet",
+            O::KeyEncrypt => "KeyEncrypt",
+            O::KeyDecrypt => "KeyDecrypt",
+            O::KeyWrap => "KeyWrap",
+            O::KeyUnwrap => "KeyUnwrap",
+            O::KeySign => "KeySign",
+            O::KeyVerify => "KeyVerify",
+            O::GetRandomBytes => "GetRandomBytes",
+            O::VaultCreate => "VaultCreate",
+            O::VaultGet => "VaultGet",
+            O::VaultList => "VaultList",
+            O::VaultDelete => "VaultDelete",
+            O::IdentityCreate => "IdentityCreate",
+            O::IdentityList => "IdentityList",
+            O::IdentityDelete => "IdentityDelete",
+            O::TokenIssue => "TokenIssue",
+        }
+    }
+
+    fn plane(self) -> Plane {
+        use Operation as O;
+        match self {
+            O::VaultCreate
+            | O::VaultGet
+            | O::VaultList
+            | O::VaultDelete
+            | O::IdentityCreate
+            | O::IdentityList
+            | O::IdentityDelete => Plane::Administration,
+            O::TokenIssue => Plane::Token,
+            _ => Plane::Data,
+        }
+    }
+
+    /// Whether the operation changes what is stored (and so meets governance).
+    pub fn is_write(self) -> bool {
+        use Operation as O;
+        matches!(
+            self,
+            O::KeyCreate
+                | O::KeyImport
+                | O::KeyUpdate
+                | O::KeyDelete
+                | O::KeyRecover
+                | O::KeyPurge
+                | O::KeyRestore
+                | O::KeyRotate
+                | O::KeyRotationPolicySet
+                | O::VaultCreate
+                | O::VaultDelete
+                | O::IdentityCreate
+                | O::IdentityDelete
+        )
+    }
+}
+
+/// Where an operation acts: the deployment, a vault or pool (`/`), its keys (`/keys`) or one
+/// key (`/keys/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The deployment: vaults, pools, identities, tokens.
+    Deployment,
+    /// A vault or pool as a whole.
+    Vault(VaultName),
+    /// All keys of a vault or pool.
+    Keys(VaultName),
+    /// One key.
+    Key(VaultName, KeyName),
+}
+
+impl Scope {
+    /// The resource id in audit events: `/vaults/{v}[/keys[/{k}]]`, or `/`.
+    pub fn resource(&self) -> String {
+        match self {
+            Self::Deployment => "/".into(),
+            Self::Vault(v) => format!("/vaults/{v}"),
+            Self::Keys(v) => format!("/vaults/{v}/keys"),
+            Self::Key(v, k) => format!("/vaults/{v}/keys/{k}"),
+        }
+    }
+}
+
+/// An authorization decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed, by the rule named.
+    Allow(&'static str),
+    /// Refused, with the message the caller gets.
+    Deny(String),
+}
+
+/// Decides whether a caller may perform an operation at a scope.
+pub trait Authorizer: Send + Sync {
+    /// The decision.
+    fn authorize(&self, caller: &Caller, operation: Operation, scope: &Scope) -> Decision;
+}
+
+/// The deployment's rule before role assignments: administration needs an administrator; the
+/// data plane needs an identity holding a token of this deployment; the token service is open
+/// to callers proving who they are; the server's own work (scheduled jobs, the first start)
+/// may act on vaults and keys but gets no tokens. Nothing else.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DeploymentRule;
+
+impl Authorizer for DeploymentRule {
+    fn authorize(&self, caller: &Caller, operation: Operation, _scope: &Scope) -> Decision {
+        match (&caller.actor, operation.plane()) {
+            (Actor::Identity(p), Plane::Administration) if p.admin => {
+                Decision::Allow("administrator")
+            }
+            (Actor::Identity(p), Plane::Administration) => Decision::Deny(format!(
+                "The identity '{}' is not an administrator of this Strongroom deployment.",
+                p.name
+            )),
+            (Actor::Identity(_), Plane::Data) => Decision::Allow("identity of this deployment"),
+            (Actor::Anonymous | Actor::Identity(_), Plane::Token) => {
+                Decision::Allow("token service")
+            }
+            (Actor::System(_), Plane::Data | Plane::Administration) => {
+                Decision::Allow("the server's own work")
+            }
+            (Actor::Anonymous, _) => Decision::Deny("The request carries no valid token.".into()),
+            (Actor::System(job), Plane::Token) => Decision::Deny(format!(
+                "The server's job '{job}' may not {}.",
+                operation.name()
+            )),
+        }
+    }
+}
+
+/// What happened to one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub time: i64,
+    /// The request (or job run) id.
+    pub request_id: Arc<str>,
+    /// The principal's object id, or the job's name.
+    pub principal: String,
+    /// The principal's client (application) id, when an identity acts.
+    pub app_id: Option<String>,
+    /// The client's address.
+    pub client: Option<IpAddr>,
+    /// The operation's name.
+    pub operation: &'static str,
+    /// The resource acted on.
+    pub resource: String,
+    /// `Success`, `Forbidden`, or the error's kind.
+    pub result: &'static str,
+    /// How long the operation took, in microseconds.
+    pub duration_us: u64,
+}
+
+/// Where audit events go.
+pub trait AuditSink: Send + Sync {
+    /// Records one event; never fails the operation.
+    fn record(&self, event: AuditEvent);
+}
+
+/// Audit events as structured log lines at debug level, target `strongroom::audit`
+/// (`log = "info,strongroom::audit=debug"` shows them).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LogAudit;
+
+impl AuditSink for LogAudit {
+    fn record(&self, e: AuditEvent) {
+        tracing::debug!(
+            target: "strongroom::audit",
+            time = e.time,
+            request_id = %e.request_id,
+            principal = %e.principal,
+            app_id = e.app_id.as_deref().unwrap_or_default(),
+            client = ?e.client,
+            operation = e.operation,
+            resource = %e.resource,
+            result = e.result,
+            duration_us = e.duration_us,
+        );
+    }
+}
+
+/// Changes checked before they are stored. Key governance plugs in here; until then every
+/// change passes.
+pub trait Governance: Send + Sync {
+    /// Whether `operation` at `scope` may change what is stored.
+    fn check(&self, caller: &Caller, operation: Operation, scope: &Scope) -> DomainResult<()>;
+}
+
+/// No governance policy assigned: every change passes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoPolicies;
+
+impl Governance for NoPolicies {
+    fn check(&self, _: &Caller, _: Operation, _: &Scope) -> DomainResult<()> {
+        Ok(())
+    }
+}
+
+/// The door: the authorizer, governance and audit every operation passes.
+pub struct Door {
+    authorizer: Arc<dyn Authorizer>,
+    governance: Arc<dyn Governance>,
+    audit: Arc<dyn AuditSink>,
+    clock: Arc<dyn strongroom_core::clock::Clock>,
+}
+
+impl Door {
+    /// A door with these ports.
+    pub fn new(
+        authorizer: Arc<dyn Authorizer>,
+        governance: Arc<dyn Governance>,
+        audit: Arc<dyn AuditSink>,
+        clock: Arc<dyn strongroom_core::clock::Clock>,
+    ) -> Self {
+        Self {
+            authorizer,
+            governance,
+            audit,
+            clock,
+        }
+    }
+
+    /// Authorizes `operation` at `scope` for `caller`, checks a write against governance, runs
+    /// `act`, and records the outcome.
+    pub async fn pass<T, F>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        scope: Scope,
+        act: F,
+    ) -> DomainResult<T>
+    where
+        F: Future<Output = DomainResult<T>>,
+    {
+        let started = Instant::now();
+        let outcome = match self.authorizer.authorize(caller, operation, &scope) {
+            Decision::Allow(_) => {
+                let governed = if operation.is_write() {
+                    self.governance.check(caller, operation, &scope)
+                } else {
+                    Ok(())
+                };
+                match governed {
+                    Ok(()) => act.await,
+                    Err(e) => Err(e),
+                }
+            }
+            Decision::Deny(message) => Err(DomainError::Forbidden(message)),
+        };
+        self.audit.record(AuditEvent {
+            time: self.clock.now(),
+            request_id: Arc::clone(&caller.request_id),
+            principal: caller.who().to_owned(),
+            app_id: match &caller.actor {
+                Actor::Identity(p) => Some(p.client_id.clone()),
+                _ => None,
+            },
+            client: caller.client,
+            operation: operation.name(),
+            resource: scope.resource(),
+            result: result_name(&outcome),
+            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        });
+        outcome
+    }
+}
+
+fn result_name<T>(outcome: &DomainResult<T>) -> &'static str {
+    use DomainError as D;
+    match outcome {
+        Ok(_) => "Success",
+        Err(D::Forbidden(_) | D::OperationRefused { .. } | D::PurgeProtected) => "Forbidden",
+        Err(D::KeyNotFound { .. } | D::DeletedKeyNotFound { .. } | D::VaultNotFound { .. }) => {
+            "NotFound"
+        }
+        Err(
+            D::KeyAlreadyExists { .. }
+            | D::VaultAlreadyExists { .. }
+            | D::KeyDeletedButRecoverable { .. },
+        ) => "Conflict",
+        Err(D::BadParameter(_) | D::CryptoFailed(_)) => "BadRequest",
+        Err(D::Overloaded) => "Throttled",
+        Err(D::Storage(_) | D::Internal(_)) => "InternalError",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use strongroom_core::clock::ManualClock;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<AuditEvent>>);
+
+    impl AuditSink for Recorded {
+        fn record(&self, event: AuditEvent) {
+            if let Ok(mut events) = self.0.lock() {
+                events.push(event);
+            }
+        }
+    }
+
+    fn principal(admin: bool) -> Arc<Principal> {
+        Arc::new(Principal {
+            object_id: "oid-1".into(),
+            client_id: "app-1".into(),
+            name: "app".into(),
+            admin,
+            audience: "https://vault.strongroom.localhost".into(),
+        })
+    }
+
+    fn door(audit: Arc<Recorded>) -> Door {
+        Door::new(
+            Arc::new(DeploymentRule),
+            Arc::new(NoPolicies),
+            audit,
+            Arc::new(ManualClock::new(1_800_000_000)),
+        )
+    }
+
+    #[tokio::test]
+    async fn every_pass_is_audited_allowed_or_refused() {
+        let audit = Arc::new(Recorded::default());
+        let door = door(Arc::clone(&audit));
+        let vault: VaultName = "vault-one".parse().unwrap();
+        let user = Caller::identity(principal(false), "10.0.0.7".parse().ok(), "req-1".into());
+        let signed = door
+            .pass(
+                &user,
+                Operation::KeySign,
+                Scope::Key(vault.clone(), "k".parse().unwrap()),
+                async { Ok(7) },
+            )
+            .await;
+        assert_eq!(signed.unwrap(), 7);
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let refused = door
+            .pass(
+                &user,
+                Operation::VaultDelete,
+                Scope::Vault(vault.clone()),
+                async {
+                    ran.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                },
+            )
+            .await;
+        assert!(matches!(refused, Err(DomainError::Forbidden(_))));
+        assert!(
+            !ran.load(std::sync::atomic::Ordering::SeqCst),
+            "a refused operation never acts"
+        );
+        let missing: DomainResult<()> = door
+            .pass(
+                &user,
+                Operation::KeyGet,
+                Scope::Keys(vault.clone()),
+                async { Err(DomainError::KeyNotFound { name: "k".into() }) },
+            )
+            .await;
+        assert!(missing.is_err());
+
+        let events = audit.0.lock().unwrap().clone();
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.operation, e.result, e.resource.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("KeySign", "Success", "/vaults/vault-one/keys/k"),
+                ("VaultDelete", "Forbidden", "/vaults/vault-one"),
+                ("KeyGet", "NotFound", "/vaults/vault-one/keys"),
+            ]
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| &*e.request_id == "req-1" && e.principal == "oid-1")
+        );
+        assert_eq!(events[0].app_id.as_deref(), Some("app-1"));
+        assert_eq!(events[0].client, "10.0.0.7".parse().ok());
+        assert_eq!(events[0].time, 1_800_000_000);
+    }
+
+    #[test]
+    fn the_deployment_rule_allows_only_what_it_names() {
+        let rule = DeploymentRule;
+        let vault: VaultName = "vault-one".parse().unwrap();
+        let user = Caller::identity(principal(false), None, "r".into());
+        let admin = Caller::identity(principal(true), None, "r".into());
+        let nobody = Caller::anonymous(None, "r".into());
+        let job = Caller::system("scheduler", "run".into());
+        let keys = Scope::Keys(vault);
+        let allowed = |c: &Caller, op| matches!(rule.authorize(c, op, &keys), Decision::Allow(_));
+        assert!(allowed(&user, Operation::KeyCreate));
+        assert!(!allowed(&user, Operation::VaultCreate));
+        assert!(!allowed(&user, Operation::IdentityCreate));
+        assert!(allowed(&admin, Operation::VaultCreate));
+        assert!(allowed(&admin, Operation::KeySign));
+        assert!(!allowed(&nobody, Operation::KeyGet));
+        assert!(!allowed(&nobody, Operation::VaultList));
+        assert!(allowed(&nobody, Operation::TokenIssue));
+        assert!(allowed(&job, Operation::KeyPurge));
+        assert!(allowed(&job, Operation::VaultCreate));
+        assert!(!allowed(&job, Operation::TokenIssue));
+    }
+}
