@@ -340,6 +340,11 @@ pub struct AuditEvent {
 
 /// Where audit events go.
 pub trait AuditSink: Send + Sync {
+    /// Whether events are recorded at all now (no event is built when not).
+    fn enabled(&self) -> bool {
+        true
+    }
+
     /// Records one event; never fails the operation.
     fn record(&self, event: AuditEvent);
 }
@@ -350,6 +355,10 @@ pub trait AuditSink: Send + Sync {
 pub struct LogAudit;
 
 impl AuditSink for LogAudit {
+    fn enabled(&self) -> bool {
+        tracing::enabled!(target: "strongroom::audit", tracing::Level::DEBUG)
+    }
+
     fn record(&self, e: AuditEvent) {
         tracing::debug!(
             target: "strongroom::audit",
@@ -434,6 +443,9 @@ impl Door {
             }
             Decision::Deny(message) => Err(DomainError::Forbidden(message)),
         };
+        if !self.audit.enabled() {
+            return outcome;
+        }
         self.audit.record(AuditEvent {
             time: self.clock.now(),
             request_id: Arc::clone(&caller.request_id),
