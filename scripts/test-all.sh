@@ -38,5 +38,7 @@ else
 fi
 echo "== sdk-tests/python"
 scripts/with-postgres.sh sdk-tests/python/run.sh -q
+echo "== sdk-tests/azure-cli"
+sdk-tests/azure-cli/run.sh -q
 echo "== scripts/cluster-demo.sh (three nodes behind HAProxy)"
 scripts/cluster-demo.sh

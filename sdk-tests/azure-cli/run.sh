@@ -28,7 +28,6 @@ if [ ! -f "$MARKER" ] || [ ! -x "$VENV/bin/az" ] || [ "$(installed_version)" != 
     echo "azure-cli installed."
 fi
 
-export STRONGROOM_AZ="$VENV/bin/az"
 set +e
 "$VENV/bin/python" -m pytest "$@"
 rc=$?

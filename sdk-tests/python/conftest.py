@@ -11,14 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
@@ -35,6 +31,7 @@ from helpers import (
     STANDARD_VAULT,
     strongroom_binary,
 )
+from launch import stop, wait_ready
 
 
 
@@ -122,38 +119,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_ready(server: StrongroomServer, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    ca_path = os.path.join(server.data_dir, "tls", "ca.pem")
-    creds_path = os.path.join(server.data_dir, "admin-credentials.json")
-    last_err: object = None
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"strongroom serve exited early with {server.process.returncode}\n"
-                f"server log:\n{server.log_tail()}"
-            )
-        if os.path.exists(ca_path) and os.path.exists(creds_path):
-            try:
-                ctx = ssl.create_default_context(cafile=ca_path)
-                with urllib.request.urlopen(f"{server.bare_url}/readyz", context=ctx, timeout=5) as resp:
-                    if resp.status == 200:
-                        return
-                    last_err = f"status {resp.status}"
-            except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
-                last_err = exc
-        time.sleep(0.25)
-    raise RuntimeError(f"server not ready after {timeout}s (last error: {last_err})\n{server.log_tail()}")
+def _wait_ready(server: StrongroomServer) -> None:
+    wait_ready(
+        server.process,
+        server.bare_url,
+        os.path.join(server.data_dir, "tls", "ca.pem"),
+        os.path.join(server.data_dir, "admin-credentials.json"),
+        server.log_tail,
+    )
 
 
 def _stop(server: StrongroomServer) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=5)
+    stop(server.process)
 
 
 @pytest.fixture(scope="session")

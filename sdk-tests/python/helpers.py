@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
-import json
-import os
-import subprocess
 import time
 import uuid
 from typing import Any, Dict, Optional
@@ -17,6 +13,8 @@ from azure.core.rest import HttpRequest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from launch import strongroom_binary  # noqa: F401 - the suites import it from here
 
 API_VERSION = "7.6"
 
@@ -30,36 +28,6 @@ PROTECTED_VAULT = "sdkprotected"
 PAGING_VAULT = "sdkpaging"
 HSM_POOL = "sdkhsm"
 IDENTITY_NAME = "sdkapp"
-
-
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-@functools.lru_cache(maxsize=None)
-def strongroom_binary() -> str:
-    """The `strongroom` binary under test: `STRONGROOM_BIN` when set, else the workspace's own
-    debug build, which cargo brings up to date and names (wherever its target directory is)."""
-    binary = os.environ.get("STRONGROOM_BIN")
-    if not binary:
-        out = subprocess.run(
-            ["cargo", "build", "--locked", "-p", "strongroom", "--bin", "strongroom", "--message-format=json"],
-            cwd=REPO_ROOT,
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        artifacts = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        executables = [
-            a["executable"]
-            for a in artifacts
-            if a.get("reason") == "compiler-artifact" and a.get("target", {}).get("name") == "strongroom" and a.get("executable")
-        ]
-        if not executables:
-            raise RuntimeError("cargo build named no strongroom executable")
-        binary = executables[-1]
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        raise RuntimeError(f"Strongroom binary not found or not executable: {binary}")
-    return binary
 
 
 def unique(prefix: str) -> str:

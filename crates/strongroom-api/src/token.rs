@@ -40,6 +40,13 @@ pub struct OAuthError {
     pub error: String,
     /// Explanation.
     pub error_description: String,
+    /// The HTTP status, as App Service's managed-identity endpoint reports it (MSAL's
+    /// managed-identity client shows `statusCode` and `message`).
+    #[serde(rename = "statusCode", default)]
+    pub status_code: u16,
+    /// The explanation again, under App Service's name.
+    #[serde(default)]
+    pub message: String,
 }
 
 /// OpenID Connect discovery document (the members MSAL requires).

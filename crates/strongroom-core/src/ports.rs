@@ -320,3 +320,26 @@ mod tests {
         assert!(!runs_on_pool(&PublicKeyParts::Oct { len: 32 }, true));
     }
 }
+
+/// What a secret sealed under the deployment's root of trust is for. The purpose (and, for a
+/// vault key, the vault it belongs to) is bound into the seal: a blob sealed for one purpose
+/// does not open for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealPurpose<'a> {
+    /// A vault's or pool's key-encryption key, under which its key versions are sealed.
+    VaultKey(&'a VaultName),
+    /// The token service's signing key.
+    TokenSigningKey,
+    /// A key backup.
+    Backup,
+}
+
+/// Seals and unseals secrets by purpose under the root of trust, whose bytes never leave the
+/// adapter (today the root key file; a passphrase, a PKCS#11 HSM or a pool's security domain
+/// later).
+pub trait KeyProtector: Send + Sync {
+    /// Seals `plaintext` for `purpose`.
+    fn seal(&self, purpose: SealPurpose<'_>, plaintext: &[u8]) -> DomainResult<Vec<u8>>;
+    /// Opens what [`KeyProtector::seal`] sealed for the same purpose.
+    fn unseal(&self, purpose: SealPurpose<'_>, sealed: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>>;
+}

@@ -154,7 +154,9 @@ impl IntoResponse for ApiError {
                 status,
                 Json(OAuthError {
                     error: error.to_owned(),
-                    error_description: description,
+                    error_description: description.clone(),
+                    status_code: status.as_u16(),
+                    message: description,
                 }),
             )
                 .into_response(),

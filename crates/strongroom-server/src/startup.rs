@@ -13,7 +13,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use serde_json::json;
 use strongroom_core::DomainError;
 use strongroom_core::clock::{Clock, SystemClock};
-use strongroom_core::ports::{CryptoProvider, KeyStore};
+use strongroom_core::ports::{CryptoProvider, KeyProtector, KeyStore};
 use strongroom_core::vault::{RetentionDays, Sku, VaultKind};
 use strongroom_crypto::SoftwareCrypto;
 use strongroom_store::SqlStore;
@@ -26,9 +26,10 @@ use crate::state::{AppState, Inner};
 use crate::tls;
 use strongroom_service::door::{Caller, DeploymentRule, Door, LogAudit, NoPolicies};
 use strongroom_service::pool::CryptoPool;
+use strongroom_service::protector::RootKeyProtector;
 use strongroom_service::scheduler::Scheduler;
 use strongroom_service::tokens::{AuthService, AuthSettings};
-use strongroom_service::vaults::{RootKey, VaultSpec};
+use strongroom_service::vaults::VaultSpec;
 use strongroom_service::{KeyService, KeyServicePorts, VaultService};
 
 /// Why the server could not start.
@@ -150,18 +151,20 @@ impl Application {
             Arc::new(LogAudit),
             Arc::clone(&clock),
         ));
+        // The root key's bytes go into the protector and nowhere else.
+        let protector: Arc<dyn KeyProtector> =
+            Arc::new(RootKeyProtector::new(root, Arc::clone(&crypto)));
         let auth = Arc::new(
             AuthService::start(
                 Arc::clone(&store),
                 Arc::clone(&crypto),
                 Arc::clone(&clock),
-                &root,
+                protector.as_ref(),
                 settings,
                 Arc::clone(&door),
             )
             .await?,
         );
-        let root = Arc::new(RootKey::new(root));
         let keys = Arc::new(KeyService::new(
             KeyServicePorts {
                 store: Arc::clone(&store),
@@ -169,7 +172,7 @@ impl Application {
                 pool,
                 clock: Arc::clone(&clock),
                 door: Arc::clone(&door),
-                root: Arc::clone(&root),
+                protector: Arc::clone(&protector),
             },
             config.key_cache_capacity,
         ));
@@ -177,7 +180,7 @@ impl Application {
             Arc::clone(&store),
             Arc::clone(&crypto),
             clock,
-            root,
+            protector,
             door,
         ));
         let scheduler = Arc::new(Scheduler::new(

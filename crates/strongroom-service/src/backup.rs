@@ -3,8 +3,6 @@
 //! behind a format marker. Restore works into any vault or pool of the same deployment that
 //! accepts the key's type, keeps the version ids, and refuses a name already in use.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use strongroom_core::DomainError;
 use strongroom_core::b64;
@@ -14,6 +12,7 @@ use strongroom_core::key::{
     VersionId, sealing_aad,
 };
 use strongroom_core::names::KeyName;
+use strongroom_core::ports::SealPurpose;
 use strongroom_core::rotation::RotationPolicy;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -22,8 +21,6 @@ use crate::keys::{KeyService, not_found};
 use crate::vaults::OpenVault;
 
 const MAGIC: &[u8] = b"strongroom-key-backup-v1:";
-const AAD: &[u8] = b"strongroom/key-backup/v1";
-const LABEL: &str = "strongroom/key-backup-key/v1";
 
 #[derive(Serialize, Deserialize)]
 struct BackupKey {
@@ -59,11 +56,13 @@ impl KeyService {
         name: &KeyName,
     ) -> DomainResult<Vec<u8>> {
         let scope = Scope::Key(vault.vault.name.clone(), name.clone());
-        let root = Arc::clone(&self.root);
         self.door
-            .pass(caller, Operation::KeyBackup, scope, async move {
-                self.backup_blob(vault, name, root.bytes()).await
-            })
+            .pass(
+                caller,
+                Operation::KeyBackup,
+                scope,
+                self.backup_blob(vault, name),
+            )
             .await
     }
 
@@ -75,21 +74,18 @@ impl KeyService {
         blob: &[u8],
     ) -> DomainResult<KeyVersionRecord> {
         let scope = Scope::Keys(vault.vault.name.clone());
-        let root = Arc::clone(&self.root);
         self.door
-            .pass(caller, Operation::KeyRestore, scope, async move {
-                self.restore_blob(vault, blob, root.bytes()).await
-            })
+            .pass(
+                caller,
+                Operation::KeyRestore,
+                scope,
+                self.restore_blob(vault, blob),
+            )
             .await
     }
 
     /// The backup blob of a key.
-    async fn backup_blob(
-        &self,
-        vault: &OpenVault,
-        name: &KeyName,
-        root: &[u8; 32],
-    ) -> DomainResult<Vec<u8>> {
+    async fn backup_blob(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<Vec<u8>> {
         let (records, rotation_policy) = self
             .store
             .key_for_backup(&vault.vault.name, name)
@@ -119,29 +115,22 @@ impl KeyService {
         let json = Zeroizing::new(
             serde_json::to_vec(&doc).map_err(|e| DomainError::Internal(e.to_string()))?,
         );
-        let key = strongroom_crypto::derive_key(root, LABEL);
         let mut blob = MAGIC.to_vec();
-        blob.extend(self.crypto.seal(&key, AAD, &json)?);
+        blob.extend(self.protector.seal(SealPurpose::Backup, &json)?);
         Ok(blob)
     }
 
     /// Restores a backup into `vault`.
-    async fn restore_blob(
-        &self,
-        vault: &OpenVault,
-        blob: &[u8],
-        root: &[u8; 32],
-    ) -> DomainResult<KeyVersionRecord> {
+    async fn restore_blob(&self, vault: &OpenVault, blob: &[u8]) -> DomainResult<KeyVersionRecord> {
         let invalid = || {
             DomainError::bad(
                 "The backup blob is not valid: it is corrupt or was not made by this deployment.",
             )
         };
         let sealed = blob.strip_prefix(MAGIC).ok_or_else(invalid)?;
-        let key = strongroom_crypto::derive_key(root, LABEL);
         let json = self
-            .crypto
-            .unseal(&key, AAD, sealed)
+            .protector
+            .unseal(SealPurpose::Backup, sealed)
             .map_err(|_| invalid())?;
         let doc: BackupKey = serde_json::from_slice(&json).map_err(|_| invalid())?;
         let name: KeyName = doc.name.parse().map_err(|_| invalid())?;

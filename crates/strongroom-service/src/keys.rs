@@ -12,14 +12,16 @@ use strongroom_core::key::{
 };
 use strongroom_core::lifecycle::{Deletion, check_validity_window};
 use strongroom_core::names::{KeyName, KeyVersion, VaultName};
-use strongroom_core::ports::{CryptoProvider, DeletedKey, ImportedJwk, KeyMaterial, KeyStore};
+use strongroom_core::ports::{
+    CryptoProvider, DeletedKey, ImportedJwk, KeyMaterial, KeyProtector, KeyStore,
+};
 use strongroom_core::rotation::RotationPolicy;
 use strongroom_core::vault::VaultKind;
 
 use crate::cache::{CachedVersion, KeyCache};
 use crate::door::{Caller, Door, Operation, Scope};
 use crate::pool::CryptoPool;
-use crate::vaults::{OpenVault, RootKey};
+use crate::vaults::OpenVault;
 
 /// Attribute changes requested by a caller.
 #[derive(Debug, Clone, Default)]
@@ -87,8 +89,8 @@ pub struct KeyService {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: KeyCache,
     pub(crate) door: Arc<Door>,
-    /// Backups are sealed under a key derived from the root key.
-    pub(crate) root: Arc<RootKey>,
+    /// Seals backups.
+    pub(crate) protector: Arc<dyn KeyProtector>,
 }
 
 /// What a key service is built from.
@@ -103,8 +105,8 @@ pub struct KeyServicePorts {
     pub clock: Arc<dyn Clock>,
     /// The door every operation passes.
     pub door: Arc<Door>,
-    /// The deployment's root key.
-    pub root: Arc<RootKey>,
+    /// Seals by purpose under the root of trust (backups).
+    pub protector: Arc<dyn KeyProtector>,
 }
 
 impl KeyService {
@@ -117,7 +119,7 @@ impl KeyService {
             clock: ports.clock,
             cache: KeyCache::new(cache_capacity),
             door: ports.door,
-            root: ports.root,
+            protector: ports.protector,
         }
     }
 

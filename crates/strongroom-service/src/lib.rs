@@ -9,6 +9,7 @@ pub mod door;
 pub mod keys;
 mod ops;
 pub mod pool;
+pub mod protector;
 pub mod sched;
 pub mod scheduler;
 pub mod tokens;

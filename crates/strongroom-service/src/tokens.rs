@@ -12,7 +12,7 @@ use strongroom_core::clock::Clock;
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::Identity;
 use strongroom_core::names::IdentityName;
-use strongroom_core::ports::{CryptoProvider, KeyStore};
+use strongroom_core::ports::{CryptoProvider, KeyProtector, KeyStore, SealPurpose};
 use strongroom_crypto::jws::TokenSigner;
 
 use crate::door::{Caller, Door, Operation, Scope};
@@ -20,7 +20,6 @@ use crate::door::{Caller, Door, Operation, Scope};
 /// The role claim that marks administrators.
 pub const ADMIN_ROLE: &str = "Strongroom.Administrator";
 const SIGNING_KEY_NAME: &str = "token-signing-key";
-const SIGNING_KEY_AAD: &[u8] = b"strongroom/token-signing-key/v1";
 const CACHE_LIMIT: usize = 50_000;
 
 /// Who is calling, from a verified token.
@@ -85,7 +84,7 @@ impl AuthService {
         store: Arc<dyn KeyStore>,
         crypto: Arc<dyn CryptoProvider>,
         clock: Arc<dyn Clock>,
-        root: &[u8; 32],
+        protector: &dyn KeyProtector,
         settings: AuthSettings,
         door: Arc<Door>,
     ) -> DomainResult<Self> {
@@ -94,13 +93,13 @@ impl AuthService {
             None => {
                 let (_, der) =
                     TokenSigner::generate().map_err(|e| DomainError::Internal(e.to_string()))?;
-                let sealed = crypto.seal(root, SIGNING_KEY_AAD, &der)?;
+                let sealed = protector.seal(SealPurpose::TokenSigningKey, &der)?;
                 store
                     .put_server_secret_if_absent(SIGNING_KEY_NAME, &sealed)
                     .await?
             }
         };
-        let der = crypto.unseal(root, SIGNING_KEY_AAD, &sealed)?;
+        let der = protector.unseal(SealPurpose::TokenSigningKey, &sealed)?;
         let signer =
             TokenSigner::from_pkcs8(&der).map_err(|e| DomainError::Internal(e.to_string()))?;
         Ok(Self {

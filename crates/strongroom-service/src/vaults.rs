@@ -8,7 +8,7 @@ use strongroom_core::DomainError;
 use strongroom_core::clock::Clock;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::VaultName;
-use strongroom_core::ports::{CryptoProvider, KeyStore, StoredVault};
+use strongroom_core::ports::{CryptoProvider, KeyProtector, KeyStore, SealPurpose, StoredVault};
 use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 use zeroize::Zeroizing;
 
@@ -26,25 +26,6 @@ impl OpenVault {
     pub fn kek(&self) -> &[u8; 32] {
         &self.kek
     }
-}
-
-/// The root of trust for vaults: 32 bytes from the root key file.
-pub struct RootKey(Zeroizing<[u8; 32]>);
-
-impl RootKey {
-    /// Wraps key bytes.
-    pub fn new(bytes: Zeroizing<[u8; 32]>) -> Self {
-        Self(bytes)
-    }
-
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-fn kek_aad(name: &VaultName) -> Vec<u8> {
-    format!("strongroom/vault-kek/v1\0{name}").into_bytes()
 }
 
 /// What a new vault or pool looks like.
@@ -66,7 +47,7 @@ pub struct VaultService {
     store: Arc<dyn KeyStore>,
     crypto: Arc<dyn CryptoProvider>,
     clock: Arc<dyn Clock>,
-    root: Arc<RootKey>,
+    protector: Arc<dyn KeyProtector>,
     door: Arc<Door>,
     open: RwLock<HashMap<VaultName, Arc<OpenVault>>>,
 }
@@ -77,14 +58,14 @@ impl VaultService {
         store: Arc<dyn KeyStore>,
         crypto: Arc<dyn CryptoProvider>,
         clock: Arc<dyn Clock>,
-        root: Arc<RootKey>,
+        protector: Arc<dyn KeyProtector>,
         door: Arc<Door>,
     ) -> Self {
         Self {
             store,
             crypto,
             clock,
-            root,
+            protector,
             door,
             open: RwLock::new(HashMap::new()),
         }
@@ -143,9 +124,9 @@ impl VaultService {
         };
         let mut kek = Zeroizing::new([0u8; 32]);
         self.crypto.fill_random(kek.as_mut())?;
-        let sealed_kek =
-            self.crypto
-                .seal(self.root.bytes(), &kek_aad(&vault.name), kek.as_ref())?;
+        let sealed_kek = self
+            .protector
+            .seal(SealPurpose::VaultKey(&vault.name), kek.as_ref())?;
         self.store
             .insert_vault(&StoredVault {
                 vault: vault.clone(),
@@ -168,8 +149,8 @@ impl VaultService {
                 name: name.to_string(),
             })?;
         let plain = self
-            .crypto
-            .unseal(self.root.bytes(), &kek_aad(name), &stored.sealed_kek)?;
+            .protector
+            .unseal(SealPurpose::VaultKey(name), &stored.sealed_kek)?;
         let mut kek = Zeroizing::new([0u8; 32]);
         if plain.len() != 32 {
             return Err(DomainError::Internal(
