@@ -13,6 +13,7 @@ pub mod key;
 pub mod lifecycle;
 pub mod names;
 pub mod ports;
+pub mod rbac;
 pub mod rotation;
 pub mod vault;
 

@@ -19,6 +19,7 @@ use std::time::Instant;
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::{KeyName, VaultName};
+use strongroom_core::rbac::KeyAction;
 
 use crate::tokens::Principal;
 
@@ -202,6 +203,43 @@ impl Operation {
             O::IdentityDelete => "IdentityDelete",
             O::TokenIssue => "TokenIssue",
         }
+    }
+
+    /// The key action RBAC checks for a data-plane operation (none for administration and the
+    /// token service).
+    pub fn key_action(self) -> Option<KeyAction> {
+        use KeyAction as K;
+        use Operation as O;
+        Some(match self {
+            O::KeyCreate => K::Create,
+            O::KeyImport => K::Import,
+            O::KeyGet | O::KeyList | O::KeyListVersions => K::Read,
+            O::KeyUpdate => K::Update,
+            O::KeyDelete => K::Delete,
+            O::KeyGetDeleted | O::KeyListDeleted => K::ReadDeleted,
+            O::KeyRecover => K::Recover,
+            O::KeyPurge => K::Purge,
+            O::KeyBackup => K::Backup,
+            O::KeyRestore => K::Restore,
+            O::KeyRotate => K::Rotate,
+            O::KeyRotationPolicyGet => K::ReadRotationPolicy,
+            O::KeyRotationPolicySet => K::WriteRotationPolicy,
+            O::KeyEncrypt => K::Encrypt,
+            O::KeyDecrypt => K::Decrypt,
+            O::KeyWrap => K::Wrap,
+            O::KeyUnwrap => K::Unwrap,
+            O::KeySign => K::Sign,
+            O::KeyVerify => K::Verify,
+            O::GetRandomBytes => K::RandomBytes,
+            O::VaultCreate
+            | O::VaultGet
+            | O::VaultList
+            | O::VaultDelete
+            | O::IdentityCreate
+            | O::IdentityList
+            | O::IdentityDelete
+            | O::TokenIssue => return None,
+        })
     }
 
     fn plane(self) -> Plane {
@@ -584,6 +622,57 @@ mod tests {
         assert_eq!(events[0].app_id.as_deref(), Some("app-1"));
         assert_eq!(events[0].client, "10.0.0.7".parse().ok());
         assert_eq!(events[0].time, 1_800_000_000);
+    }
+
+    #[test]
+    fn every_data_operation_has_its_key_action() {
+        use Operation as O;
+        let all = [
+            O::KeyCreate,
+            O::KeyImport,
+            O::KeyGet,
+            O::KeyList,
+            O::KeyListVersions,
+            O::KeyUpdate,
+            O::KeyDelete,
+            O::KeyGetDeleted,
+            O::KeyListDeleted,
+            O::KeyRecover,
+            O::KeyPurge,
+            O::KeyBackup,
+            O::KeyRestore,
+            O::KeyRotate,
+            O::KeyRotationPolicyGet,
+            O::KeyRotationPolicySet,
+            O::KeyEncrypt,
+            O::KeyDecrypt,
+            O::KeyWrap,
+            O::KeyUnwrap,
+            O::KeySign,
+            O::KeyVerify,
+            O::GetRandomBytes,
+            O::VaultCreate,
+            O::VaultGet,
+            O::VaultList,
+            O::VaultDelete,
+            O::IdentityCreate,
+            O::IdentityList,
+            O::IdentityDelete,
+            O::TokenIssue,
+        ];
+        for op in all {
+            assert_eq!(
+                op.key_action().is_some(),
+                op.plane() == Plane::Data,
+                "{op:?}"
+            );
+        }
+        assert_eq!(
+            O::KeySign
+                .key_action()
+                .map(|a| a.data_action(strongroom_core::vault::VaultKind::ManagedHsm)),
+            Some("Microsoft.KeyVault/managedHsm/keys/sign/action")
+        );
     }
 
     #[test]

@@ -1,0 +1,761 @@
+//! Role-based access control, as Key Vault and Managed HSM define it: role definitions grant
+//! data actions (`Microsoft.KeyVault/vaults/keys/sign/action`,
+//! `Microsoft.KeyVault/managedHsm/keys/create`, ...), possibly by wildcard, minus their
+//! `notDataActions`; a principal may do what some role assigned to it at the scope (or above
+//! it) grants. `notDataActions` exclude but do not deny: another role may still grant the
+//! action.
+//!
+//! The built-in roles carry Azure's names, GUIDs and data actions exactly, irregular forms
+//! included (`keys/create` and `keys/delete` without `/action` on a managed HSM).
+
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::vault::VaultKind;
+
+/// Prefix of every vault data action.
+pub const VAULT_PREFIX: &str = "Microsoft.KeyVault/vaults/";
+/// Prefix of every managed HSM data action.
+pub const HSM_PREFIX: &str = "Microsoft.KeyVault/managedHsm/";
+
+/// The permissions of a role: what it grants and what it leaves out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    /// Control-plane actions.
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// Control-plane actions left out.
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    /// Data actions granted (`*` matches any run of characters).
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    /// Data actions left out of `data_actions`.
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+}
+
+impl Permission {
+    /// Whether this permission grants `action`.
+    pub fn grants(&self, action: &str) -> bool {
+        self.data_actions.iter().any(|p| action_matches(p, action))
+            && !self
+                .not_data_actions
+                .iter()
+                .any(|p| action_matches(p, action))
+    }
+}
+
+/// Built-in or custom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoleType {
+    /// A role Azure defines (`BuiltInRole` on vaults, `AKVBuiltInRole` on pools).
+    BuiltIn,
+    /// A role defined by the deployment.
+    Custom,
+}
+
+/// A role definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDefinition {
+    /// Its GUID (the definition's `name`).
+    pub id: String,
+    /// Its name, e.g. "Key Vault Crypto Officer".
+    pub role_name: String,
+    /// What it is for.
+    pub description: String,
+    /// Built-in or custom.
+    pub role_type: RoleType,
+    /// Whether it is a vault role or a managed HSM role.
+    pub kind: VaultKind,
+    /// Its permissions.
+    pub permissions: Vec<Permission>,
+}
+
+impl RoleDefinition {
+    /// Whether the role grants `action`.
+    pub fn grants(&self, action: &str) -> bool {
+        self.permissions.iter().any(|p| p.grants(action))
+    }
+
+    /// Checks a custom role: a GUID not taken by a built-in role, a name, and data actions of
+    /// its kind.
+    pub fn validate_custom(&self) -> Result<(), DomainError> {
+        if builtin_role(self.kind, &self.id).is_some() {
+            return Err(DomainError::bad(
+                "Cannot re-use the name/GUID matching that of a built-in role. Please use a unique role ID.",
+            ));
+        }
+        if !is_guid(&self.id) {
+            return Err(DomainError::bad(format!(
+                "The role definition name '{}' is not a valid GUID.",
+                self.id
+            )));
+        }
+        if self.role_name.trim().is_empty() {
+            return Err(DomainError::bad("The role definition needs a roleName."));
+        }
+        let prefix = prefix(self.kind);
+        for action in self
+            .permissions
+            .iter()
+            .flat_map(|p| p.data_actions.iter().chain(&p.not_data_actions))
+        {
+            if !action.starts_with(prefix) && action != "*" {
+                return Err(DomainError::bad(format!(
+                    "The data action '{action}' is not a data action of this resource (they start with '{prefix}')."
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The data-action prefix of a kind of container.
+pub fn prefix(kind: VaultKind) -> &'static str {
+    match kind {
+        VaultKind::Vault => VAULT_PREFIX,
+        VaultKind::ManagedHsm => HSM_PREFIX,
+    }
+}
+
+/// Whether `pattern` (with `*` matching any run of characters) matches `action`, ignoring
+/// ASCII case as Azure does.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    let pattern = pattern.as_bytes();
+    let action = action.as_bytes();
+    // Greedy matching with backtracking to the last star: linear for patterns of one star,
+    // and data-action patterns have at most two.
+    let (mut p, mut a) = (0, 0);
+    let (mut star, mut resume) = (None, 0);
+    while let Some(&next) = action.get(a) {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some(p);
+                resume = a;
+                p += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&next) => {
+                p += 1;
+                a += 1;
+            }
+            _ => match star {
+                Some(s) => {
+                    p = s + 1;
+                    resume += 1;
+                    a = resume;
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.iter().skip(p).all(|&c| c == b'*')
+}
+
+/// Whether `s` is a GUID in its 8-4-4-4-12 hex form.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+struct Builtin {
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    data_actions: &'static [&'static str],
+}
+
+/// Key Vault's data-plane built-in roles (actions without the `Microsoft.KeyVault/vaults/`
+/// prefix; `*` alone stands for the whole prefix).
+const VAULT_ROLES: &[Builtin] = &[
+    Builtin {
+        id: "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        name: "Key Vault Administrator",
+        description: "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and secrets.",
+        data_actions: &["*"],
+    },
+    Builtin {
+        id: "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+        name: "Key Vault Crypto Officer",
+        description: "Perform any action on the keys of a key vault, except manage permissions.",
+        data_actions: &["keys/*", "keyrotationpolicies/*"],
+    },
+    Builtin {
+        id: "12338af0-0e69-4776-bea7-57ae8d297424",
+        name: "Key Vault Crypto User",
+        description: "Perform cryptographic operations using keys.",
+        data_actions: &[
+            "keys/read",
+            "keys/update/action",
+            "keys/backup/action",
+            "keys/encrypt/action",
+            "keys/decrypt/action",
+            "keys/wrap/action",
+            "keys/unwrap/action",
+            "keys/sign/action",
+            "keys/verify/action",
+        ],
+    },
+    Builtin {
+        id: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+        name: "Key Vault Crypto Service Encryption User",
+        description: "Read metadata of keys and perform wrap/unwrap operations.",
+        data_actions: &["keys/read", "keys/wrap/action", "keys/unwrap/action"],
+    },
+    Builtin {
+        id: "08bbd89e-9f13-488c-ac41-acfcb10c90ab",
+        name: "Key Vault Crypto Service Release User",
+        description: "Release keys.",
+        data_actions: &["keys/release/action"],
+    },
+    Builtin {
+        id: "21090545-7ca7-4776-b22c-e363652d74d2",
+        name: "Key Vault Reader",
+        description: "Read metadata of key vaults and its certificates, keys, and secrets.",
+        data_actions: &["*/read", "secrets/readMetadata/action"],
+    },
+    Builtin {
+        id: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+        name: "Key Vault Secrets Officer",
+        description: "Perform any action on the secrets of a key vault, except manage permissions.",
+        data_actions: &["secrets/*"],
+    },
+    Builtin {
+        id: "4633458b-17de-408a-b874-0445c86b69e6",
+        name: "Key Vault Secrets User",
+        description: "Read secret contents.",
+        data_actions: &["secrets/getSecret/action", "secrets/readMetadata/action"],
+    },
+    Builtin {
+        id: "a4417e6f-fecd-4de8-b567-7b0420556985",
+        name: "Key Vault Certificates Officer",
+        description: "Perform any action on the certificates of a key vault, except manage permissions.",
+        data_actions: &[
+            "certificatecas/*",
+            "certificates/*",
+            "certificatecontacts/write",
+        ],
+    },
+];
+
+/// Managed HSM's local built-in roles (actions without the `Microsoft.KeyVault/managedHsm/`
+/// prefix), as the service returns them.
+const HSM_ROLES: &[Builtin] = &[
+    Builtin {
+        id: "a290e904-7015-4bba-90c8-60543313cdb4",
+        name: "Managed HSM Administrator",
+        description: "",
+        data_actions: &[
+            "roleAssignments/delete/action",
+            "roleAssignments/read/action",
+            "roleAssignments/write/action",
+            "roleDefinitions/read/action",
+            "roleDefinitions/write/action",
+            "roleDefinitions/delete/action",
+            "securitydomain/download/action",
+            "securitydomain/download/read",
+            "securitydomain/upload/action",
+            "securitydomain/upload/read",
+            "securitydomain/transferkey/read",
+            "backup/start/action",
+            "restore/start/action",
+            "backup/status/action",
+            "restore/status/action",
+        ],
+    },
+    Builtin {
+        id: "515eb02d-2335-4d2d-92f2-b1cbdf9c3778",
+        name: "Managed HSM Crypto Officer",
+        description: "",
+        data_actions: &[
+            "roleAssignments/delete/action",
+            "roleAssignments/read/action",
+            "roleAssignments/write/action",
+            "roleDefinitions/read/action",
+            "roleDefinitions/write/action",
+            "roleDefinitions/delete/action",
+            "keys/deletedKeys/read/action",
+            "keys/deletedKeys/delete",
+            "keys/deletedKeys/recover/action",
+            "keys/export/action",
+        ],
+    },
+    Builtin {
+        id: "21dbd100-6940-42c2-9190-5d6cb909625b",
+        name: "Managed HSM Crypto User",
+        description: "",
+        data_actions: &[
+            "roleDefinitions/read/action",
+            "roleAssignments/read/action",
+            "keys/read/action",
+            "keys/write/action",
+            "keys/delete",
+            "keys/create",
+            "keys/import/action",
+            "keys/release/action",
+            "keys/backup/action",
+            "keys/restore/action",
+            "keys/encrypt/action",
+            "keys/decrypt/action",
+            "keys/wrap/action",
+            "keys/unwrap/action",
+            "keys/sign/action",
+            "keys/verify/action",
+            "keys/rotate/action",
+            "rng/action",
+        ],
+    },
+    Builtin {
+        id: "4bd23610-cdcf-4971-bdee-bdc562cc28e4",
+        name: "Managed HSM Policy Administrator",
+        description: "",
+        data_actions: &[
+            "roleDefinitions/read/action",
+            "roleDefinitions/write/action",
+            "roleDefinitions/delete/action",
+            "roleAssignments/read/action",
+            "roleAssignments/write/action",
+            "roleAssignments/delete/action",
+        ],
+    },
+    Builtin {
+        id: "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3",
+        name: "Managed HSM Crypto Auditor",
+        description: "",
+        data_actions: &[
+            "roleAssignments/read/action",
+            "roleDefinitions/read/action",
+            "keys/read/action",
+            "keys/deletedKeys/read/action",
+        ],
+    },
+    Builtin {
+        id: "33413926-3206-4cdd-b39a-83574fe37a17",
+        name: "Managed HSM Crypto Service Encryption User",
+        description: "",
+        data_actions: &["keys/read/action", "keys/wrap/action", "keys/unwrap/action"],
+    },
+    Builtin {
+        id: "21dbd100-6940-42c2-9190-5d6cb909625c",
+        name: "Managed HSM Crypto Service Release User",
+        description: "",
+        data_actions: &["keys/release/action"],
+    },
+    Builtin {
+        id: "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8",
+        name: "Managed HSM Backup",
+        description: "",
+        data_actions: &[
+            "backup/start/action",
+            "backup/status/action",
+            "keys/backup/action",
+        ],
+    },
+    Builtin {
+        id: "6efe6056-5259-49d2-8b3d-d3d73544b20b",
+        name: "Managed HSM Restore",
+        description: "",
+        data_actions: &[
+            "restore/start/action",
+            "restore/status/action",
+            "keys/restore/action",
+        ],
+    },
+];
+
+fn expand(kind: VaultKind, b: &Builtin) -> RoleDefinition {
+    let prefix = prefix(kind);
+    RoleDefinition {
+        id: b.id.to_owned(),
+        role_name: b.name.to_owned(),
+        description: b.description.to_owned(),
+        role_type: RoleType::BuiltIn,
+        kind,
+        permissions: vec![Permission {
+            data_actions: b
+                .data_actions
+                .iter()
+                .map(|a| format!("{prefix}{a}"))
+                .collect(),
+            ..Permission::default()
+        }],
+    }
+}
+
+fn table(kind: VaultKind) -> &'static [Builtin] {
+    match kind {
+        VaultKind::Vault => VAULT_ROLES,
+        VaultKind::ManagedHsm => HSM_ROLES,
+    }
+}
+
+/// The built-in roles of a kind of container.
+pub fn builtin_roles(kind: VaultKind) -> Vec<RoleDefinition> {
+    table(kind).iter().map(|b| expand(kind, b)).collect()
+}
+
+/// A built-in role by GUID or by name (any case), as `az ... --role` accepts either.
+pub fn builtin_role(kind: VaultKind, id_or_name: &str) -> Option<RoleDefinition> {
+    table(kind)
+        .iter()
+        .find(|b| b.id.eq_ignore_ascii_case(id_or_name) || b.name.eq_ignore_ascii_case(id_or_name))
+        .map(|b| expand(kind, b))
+}
+
+/// Key operations as RBAC names them, one data action each per kind of container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyAction {
+    /// Read a key, its versions or list keys.
+    Read,
+    /// Create a key or version.
+    Create,
+    /// Import a key.
+    Import,
+    /// Change attributes.
+    Update,
+    /// Soft-delete.
+    Delete,
+    /// Read deleted keys.
+    ReadDeleted,
+    /// Recover a deleted key.
+    Recover,
+    /// Purge a deleted key.
+    Purge,
+    /// Back up.
+    Backup,
+    /// Restore.
+    Restore,
+    /// Rotate now.
+    Rotate,
+    /// Read the rotation policy.
+    ReadRotationPolicy,
+    /// Set the rotation policy.
+    WriteRotationPolicy,
+    /// Encrypt.
+    Encrypt,
+    /// Decrypt.
+    Decrypt,
+    /// Wrap.
+    Wrap,
+    /// Unwrap.
+    Unwrap,
+    /// Sign.
+    Sign,
+    /// Verify.
+    Verify,
+    /// Release to an attested environment.
+    Release,
+    /// Random bytes (managed HSM).
+    RandomBytes,
+}
+
+impl KeyAction {
+    /// The data action, in full, for a container of `kind`.
+    pub fn data_action(self, kind: VaultKind) -> &'static str {
+        use KeyAction as K;
+        match kind {
+            VaultKind::Vault => match self {
+                K::Read => "Microsoft.KeyVault/vaults/keys/read",
+                K::Create => "Microsoft.KeyVault/vaults/keys/create/action",
+                K::Import => "Microsoft.KeyVault/vaults/keys/import/action",
+                K::Update => "Microsoft.KeyVault/vaults/keys/update/action",
+                K::Delete => "Microsoft.KeyVault/vaults/keys/delete",
+                K::ReadDeleted => "Microsoft.KeyVault/vaults/keys/read",
+                K::Recover => "Microsoft.KeyVault/vaults/keys/recover/action",
+                K::Purge => "Microsoft.KeyVault/vaults/keys/purge/action",
+                K::Backup => "Microsoft.KeyVault/vaults/keys/backup/action",
+                K::Restore => "Microsoft.KeyVault/vaults/keys/restore/action",
+                K::Rotate => "Microsoft.KeyVault/vaults/keys/rotate/action",
+                K::ReadRotationPolicy => "Microsoft.KeyVault/vaults/keyrotationpolicies/read",
+                K::WriteRotationPolicy => "Microsoft.KeyVault/vaults/keyrotationpolicies/write",
+                K::Encrypt => "Microsoft.KeyVault/vaults/keys/encrypt/action",
+                K::Decrypt => "Microsoft.KeyVault/vaults/keys/decrypt/action",
+                K::Wrap => "Microsoft.KeyVault/vaults/keys/wrap/action",
+                K::Unwrap => "Microsoft.KeyVault/vaults/keys/unwrap/action",
+                K::Sign => "Microsoft.KeyVault/vaults/keys/sign/action",
+                K::Verify => "Microsoft.KeyVault/vaults/keys/verify/action",
+                K::Release => "Microsoft.KeyVault/vaults/keys/release/action",
+                K::RandomBytes => "Microsoft.KeyVault/vaults/rng/action",
+            },
+            VaultKind::ManagedHsm => match self {
+                K::Read | K::ReadRotationPolicy => "Microsoft.KeyVault/managedHsm/keys/read/action",
+                K::Create => "Microsoft.KeyVault/managedHsm/keys/create",
+                K::Import => "Microsoft.KeyVault/managedHsm/keys/import/action",
+                K::Update | K::WriteRotationPolicy => {
+                    "Microsoft.KeyVault/managedHsm/keys/write/action"
+                }
+                K::Delete => "Microsoft.KeyVault/managedHsm/keys/delete",
+                K::ReadDeleted => "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action",
+                K::Recover => "Microsoft.KeyVault/managedHsm/keys/deletedKeys/recover/action",
+                K::Purge => "Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete",
+                K::Backup => "Microsoft.KeyVault/managedHsm/keys/backup/action",
+                K::Restore => "Microsoft.KeyVault/managedHsm/keys/restore/action",
+                K::Rotate => "Microsoft.KeyVault/managedHsm/keys/rotate/action",
+                K::Encrypt => "Microsoft.KeyVault/managedHsm/keys/encrypt/action",
+                K::Decrypt => "Microsoft.KeyVault/managedHsm/keys/decrypt/action",
+                K::Wrap => "Microsoft.KeyVault/managedHsm/keys/wrap/action",
+                K::Unwrap => "Microsoft.KeyVault/managedHsm/keys/unwrap/action",
+                K::Sign => "Microsoft.KeyVault/managedHsm/keys/sign/action",
+                K::Verify => "Microsoft.KeyVault/managedHsm/keys/verify/action",
+                K::Release => "Microsoft.KeyVault/managedHsm/keys/release/action",
+                K::RandomBytes => "Microsoft.KeyVault/managedHsm/rng/action",
+            },
+        }
+    }
+
+    /// Every key action.
+    pub const ALL: [KeyAction; 21] = [
+        KeyAction::Read,
+        KeyAction::Create,
+        KeyAction::Import,
+        KeyAction::Update,
+        KeyAction::Delete,
+        KeyAction::ReadDeleted,
+        KeyAction::Recover,
+        KeyAction::Purge,
+        KeyAction::Backup,
+        KeyAction::Restore,
+        KeyAction::Rotate,
+        KeyAction::ReadRotationPolicy,
+        KeyAction::WriteRotationPolicy,
+        KeyAction::Encrypt,
+        KeyAction::Decrypt,
+        KeyAction::Wrap,
+        KeyAction::Unwrap,
+        KeyAction::Sign,
+        KeyAction::Verify,
+        KeyAction::Release,
+        KeyAction::RandomBytes,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn wildcards_match_as_azure_matches() {
+        assert!(action_matches(
+            "Microsoft.KeyVault/vaults/*",
+            "Microsoft.KeyVault/vaults/keys/read"
+        ));
+        assert!(action_matches(
+            "Microsoft.KeyVault/vaults/keys/*",
+            "microsoft.keyvault/VAULTS/keys/sign/action"
+        ));
+        assert!(action_matches(
+            "Microsoft.KeyVault/vaults/*/read",
+            "Microsoft.KeyVault/vaults/keys/read"
+        ));
+        assert!(action_matches(
+            "Microsoft.KeyVault/vaults/*/read",
+            "Microsoft.KeyVault/vaults/keyrotationpolicies/read"
+        ));
+        assert!(!action_matches(
+            "Microsoft.KeyVault/vaults/*/read",
+            "Microsoft.KeyVault/vaults/keys/sign/action"
+        ));
+        assert!(!action_matches(
+            "Microsoft.KeyVault/vaults/keys/*",
+            "Microsoft.KeyVault/vaults/keyrotationpolicies/read"
+        ));
+        assert!(!action_matches(
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/read/x"
+        ));
+        assert!(action_matches("*", "anything"));
+        assert!(!action_matches("", "x"));
+    }
+
+    /// The hand-written expectation: which vault roles may do which key action.
+    fn vault_expectation(role: &str, action: KeyAction) -> bool {
+        use KeyAction as K;
+        match role {
+            "Key Vault Administrator" => true,
+            "Key Vault Crypto Officer" => action != K::RandomBytes,
+            "Key Vault Crypto User" => matches!(
+                action,
+                K::Read
+                    | K::ReadDeleted
+                    | K::Update
+                    | K::Backup
+                    | K::Encrypt
+                    | K::Decrypt
+                    | K::Wrap
+                    | K::Unwrap
+                    | K::Sign
+                    | K::Verify
+            ),
+            "Key Vault Crypto Service Encryption User" => {
+                matches!(action, K::Read | K::ReadDeleted | K::Wrap | K::Unwrap)
+            }
+            "Key Vault Crypto Service Release User" => action == K::Release,
+            "Key Vault Reader" => {
+                matches!(action, K::Read | K::ReadDeleted | K::ReadRotationPolicy)
+            }
+            _ => false,
+        }
+    }
+
+    fn hsm_expectation(role: &str, action: KeyAction) -> bool {
+        use KeyAction as K;
+        match role {
+            "Managed HSM Crypto Officer" => {
+                matches!(action, K::ReadDeleted | K::Recover | K::Purge)
+            }
+            "Managed HSM Crypto User" => !matches!(action, K::ReadDeleted | K::Recover | K::Purge),
+            "Managed HSM Crypto Auditor" => {
+                matches!(action, K::Read | K::ReadRotationPolicy | K::ReadDeleted)
+            }
+            "Managed HSM Crypto Service Encryption User" => {
+                matches!(
+                    action,
+                    K::Read | K::ReadRotationPolicy | K::Wrap | K::Unwrap
+                )
+            }
+            "Managed HSM Crypto Service Release User" => action == K::Release,
+            "Managed HSM Backup" => action == K::Backup,
+            "Managed HSM Restore" => action == K::Restore,
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn built_in_roles_grant_exactly_the_expected_key_actions() {
+        for (kind, expect) in [
+            (
+                VaultKind::Vault,
+                vault_expectation as fn(&str, KeyAction) -> bool,
+            ),
+            (VaultKind::ManagedHsm, hsm_expectation),
+        ] {
+            let roles = builtin_roles(kind);
+            assert!(roles.len() >= 7);
+            for role in &roles {
+                for action in KeyAction::ALL {
+                    assert_eq!(
+                        role.grants(action.data_action(kind)),
+                        expect(&role.role_name, action),
+                        "{} / {action:?}",
+                        role.role_name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn built_in_roles_are_found_by_guid_or_name_and_unique() {
+        for kind in [VaultKind::Vault, VaultKind::ManagedHsm] {
+            let roles = builtin_roles(kind);
+            let ids: HashSet<_> = roles.iter().map(|r| r.id.clone()).collect();
+            assert_eq!(ids.len(), roles.len());
+            for role in &roles {
+                assert!(is_guid(&role.id), "{}", role.id);
+                assert_eq!(builtin_role(kind, &role.id).as_ref(), Some(role));
+                assert_eq!(
+                    builtin_role(kind, &role.role_name.to_uppercase()).as_ref(),
+                    Some(role)
+                );
+            }
+        }
+        let officer = builtin_role(VaultKind::Vault, "Key Vault Crypto Officer").unwrap();
+        assert_eq!(officer.id, "14b46e9e-c2b7-41b4-b07b-48a6ebf60603");
+        assert_eq!(
+            officer.permissions[0].data_actions,
+            [
+                "Microsoft.KeyVault/vaults/keys/*",
+                "Microsoft.KeyVault/vaults/keyrotationpolicies/*"
+            ]
+        );
+        let user = builtin_role(
+            VaultKind::ManagedHsm,
+            "21dbd100-6940-42c2-9190-5d6cb909625b",
+        )
+        .unwrap();
+        assert!(
+            user.permissions[0]
+                .data_actions
+                .contains(&"Microsoft.KeyVault/managedHsm/keys/create".to_owned())
+        );
+        assert!(builtin_role(VaultKind::Vault, "Managed HSM Crypto User").is_none());
+    }
+
+    #[test]
+    fn not_data_actions_exclude_within_their_permission_only() {
+        let all_but_purge = Permission {
+            data_actions: vec!["Microsoft.KeyVault/managedHsm/keys/*".into()],
+            not_data_actions: vec!["Microsoft.KeyVault/managedHsm/keys/deletedKeys/delete".into()],
+            ..Permission::default()
+        };
+        let purge = KeyAction::Purge.data_action(VaultKind::ManagedHsm);
+        let sign = KeyAction::Sign.data_action(VaultKind::ManagedHsm);
+        assert!(all_but_purge.grants(sign));
+        assert!(!all_but_purge.grants(purge));
+        let mut role = RoleDefinition {
+            id: "8a1d7c1e-0000-4000-8000-000000000001".into(),
+            role_name: "No purge".into(),
+            description: String::new(),
+            role_type: RoleType::Custom,
+            kind: VaultKind::ManagedHsm,
+            permissions: vec![all_but_purge],
+        };
+        assert!(!role.grants(purge));
+        role.permissions.push(Permission {
+            data_actions: vec![purge.into()],
+            ..Permission::default()
+        });
+        assert!(
+            role.grants(purge),
+            "excluded is not denied: another permission may grant it"
+        );
+        assert!(role.validate_custom().is_ok());
+    }
+
+    #[test]
+    fn custom_roles_cannot_take_a_built_in_guid() {
+        let custom = |id: &str, action: &str| RoleDefinition {
+            id: id.into(),
+            role_name: "mine".into(),
+            description: String::new(),
+            role_type: RoleType::Custom,
+            kind: VaultKind::ManagedHsm,
+            permissions: vec![Permission {
+                data_actions: vec![action.into()],
+                ..Permission::default()
+            }],
+        };
+        let reused = custom(
+            "21dbd100-6940-42c2-9190-5d6cb909625b",
+            "Microsoft.KeyVault/managedHsm/keys/read/action",
+        );
+        let err = reused.validate_custom().unwrap_err().to_string();
+        assert!(
+            err.contains("Cannot re-use the name/GUID matching that of a built-in role"),
+            "{err}"
+        );
+        assert!(
+            custom(
+                "not-a-guid",
+                "Microsoft.KeyVault/managedHsm/keys/read/action"
+            )
+            .validate_custom()
+            .is_err()
+        );
+        assert!(
+            custom(
+                "8a1d7c1e-0000-4000-8000-000000000002",
+                "Microsoft.KeyVault/vaults/keys/read"
+            )
+            .validate_custom()
+            .is_err()
+        );
+    }
+}
