@@ -88,6 +88,12 @@ pub enum DomainError {
     /// The caller is not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// No role assignment or role definition of that name at that scope.
+    #[error("{0}")]
+    RoleNotFound(String),
+    /// A role assignment of that name exists already.
+    #[error("The role assignment already exists.")]
+    RoleAssignmentExists,
     /// A cryptographic operation failed on valid-looking input (bad ciphertext, bad tag, ...).
     #[error("{0}")]
     CryptoFailed(String),

@@ -16,6 +16,7 @@ use crate::key::{
 };
 use crate::lifecycle::Deletion;
 use crate::names::{IdentityName, KeyName, KeyVersion, VaultName};
+use crate::rbac::RoleAssignment;
 use crate::rotation::RotationPolicy;
 use crate::vault::Vault;
 
@@ -51,6 +52,22 @@ pub struct PolicyEntry {
 /// Persistent state. Every method is one transaction.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
+    /// Adds a role assignment; `RoleAssignmentExists` if its name is taken in its vault.
+    async fn insert_role_assignment(&self, assignment: &RoleAssignment) -> DomainResult<()>;
+    /// One role assignment of a vault or pool.
+    async fn role_assignment(
+        &self,
+        vault: &VaultName,
+        name: &str,
+    ) -> DomainResult<Option<RoleAssignment>>;
+    /// Removes a role assignment; returns it, or `None` when there was none.
+    async fn delete_role_assignment(
+        &self,
+        vault: &VaultName,
+        name: &str,
+    ) -> DomainResult<Option<RoleAssignment>>;
+    /// Every role assignment of a vault or pool, by name.
+    async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>>;
     /// Adds a vault; `VaultAlreadyExists` if the name is taken.
     async fn insert_vault(&self, vault: &StoredVault) -> DomainResult<()>;
     /// One vault.

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
+use crate::names::{KeyName, VaultName};
 use crate::vault::VaultKind;
 
 /// Prefix of every vault data action.
@@ -407,6 +408,87 @@ pub fn builtin_role(kind: VaultKind, id_or_name: &str) -> Option<RoleDefinition>
         .map(|b| expand(kind, b))
 }
 
+/// Where a role assignment applies inside a vault or pool: everywhere (`/`), all keys
+/// (`/keys`, the same reach on a pool) or one key with all its versions (`/keys/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RoleScope {
+    /// `/`.
+    Global,
+    /// `/keys`.
+    Keys,
+    /// `/keys/{name}`.
+    Key(KeyName),
+}
+
+impl RoleScope {
+    /// Parses a scope as the REST API and the CLI write it; repeated and trailing slashes are
+    /// tolerated (the SDKs send `/` as `//`).
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let parts: Vec<&str> = raw.split('/').filter(|p| !p.is_empty()).collect();
+        match parts.as_slice() {
+            [] => Ok(Self::Global),
+            [keys] if keys.eq_ignore_ascii_case("keys") => Ok(Self::Keys),
+            [keys, name] if keys.eq_ignore_ascii_case("keys") => Ok(Self::Key(name.parse()?)),
+            _ => Err(DomainError::bad(format!(
+                "The scope '{raw}' is not valid: use '/', '/keys' or '/keys/<key name>'."
+            ))),
+        }
+    }
+
+    /// The scope as Azure writes it.
+    pub fn as_string(&self) -> String {
+        match self {
+            Self::Global => "/".into(),
+            Self::Keys => "/keys".into(),
+            Self::Key(name) => format!("/keys/{name}"),
+        }
+    }
+
+    /// Whether an assignment at this scope applies to an operation on `key` (none: on the
+    /// vault or pool as a whole).
+    pub fn covers(&self, key: Option<&KeyName>) -> bool {
+        match self {
+            Self::Global | Self::Keys => true,
+            Self::Key(name) => key == Some(name),
+        }
+    }
+}
+
+/// A role given to a principal at a scope of one vault or pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAssignment {
+    /// The vault or pool.
+    pub vault: VaultName,
+    /// Its GUID (the assignment's `name`).
+    pub name: String,
+    /// Where it applies.
+    pub scope: RoleScope,
+    /// The GUID of the role definition.
+    pub role_definition: String,
+    /// The principal's object id.
+    pub principal_id: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// The role-definition GUID at the end of a `roleDefinitionId` in any of the forms Azure
+/// writes it (`Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/<guid>`,
+/// `/providers/Microsoft.Authorization/roleDefinitions/<guid>`, the GUID alone).
+pub fn role_definition_guid(id: &str) -> Result<String, DomainError> {
+    let guid = id
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if is_guid(&guid) {
+        Ok(guid)
+    } else {
+        Err(DomainError::bad(format!(
+            "'{id}' does not name a role definition."
+        )))
+    }
+}
+
 /// Key operations as RBAC names them, one data action each per kind of container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyAction {
@@ -717,6 +799,37 @@ mod tests {
             "excluded is not denied: another permission may grant it"
         );
         assert!(role.validate_custom().is_ok());
+    }
+
+    #[test]
+    fn scopes_parse_as_the_sdks_send_them() {
+        assert_eq!(RoleScope::parse("/").unwrap(), RoleScope::Global);
+        assert_eq!(RoleScope::parse("//").unwrap(), RoleScope::Global);
+        assert_eq!(RoleScope::parse("/keys").unwrap(), RoleScope::Keys);
+        assert_eq!(RoleScope::parse("/Keys/").unwrap(), RoleScope::Keys);
+        let k: KeyName = "k1".parse().unwrap();
+        let one = RoleScope::parse("/keys/k1").unwrap();
+        assert_eq!(one, RoleScope::Key(k.clone()));
+        assert_eq!(one.as_string(), "/keys/k1");
+        assert!(one.covers(Some(&k)));
+        assert!(!one.covers(Some(&"k2".parse().unwrap())));
+        assert!(!one.covers(None));
+        assert!(RoleScope::Keys.covers(None) && RoleScope::Global.covers(Some(&k)));
+        for bad in ["/secrets", "/keys/k1/v1", "/keys/bad_name"] {
+            assert!(RoleScope::parse(bad).is_err(), "{bad}");
+        }
+        let guid = "21dbd100-6940-42c2-9190-5d6cb909625b";
+        for id in [
+            format!("Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            format!(
+                "/providers/Microsoft.Authorization/roleDefinitions/{}",
+                guid.to_uppercase()
+            ),
+            guid.to_owned(),
+        ] {
+            assert_eq!(role_definition_guid(&id).unwrap(), guid);
+        }
+        assert!(role_definition_guid("Managed HSM Crypto User").is_err());
     }
 
     #[test]

@@ -93,6 +93,13 @@ fn domain_response(e: DomainError) -> Response {
             Some(refusal.code()),
         ),
         D::Forbidden(m) => envelope(StatusCode::FORBIDDEN, "Forbidden", m, None),
+        D::RoleNotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
+        D::RoleAssignmentExists => envelope(
+            StatusCode::CONFLICT,
+            "RoleAssignmentExists",
+            e.to_string(),
+            None,
+        ),
         D::CryptoFailed(m) => envelope(StatusCode::BAD_REQUEST, "BadParameter", m, None),
         D::Overloaded => throttled(),
         D::Storage(_) | D::Internal(_) => {

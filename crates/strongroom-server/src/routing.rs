@@ -152,7 +152,11 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         client,
     };
     let request_id = Arc::clone(&ctx.request_id);
-    if let Some(uri) = normalized_uri(req.uri(), req.method() == axum::http::Method::POST) {
+    if let Some((scope, uri)) = rbac_uri(req.uri()) {
+        req.extensions_mut()
+            .insert(crate::api::rbac::RbacScope(scope));
+        *req.uri_mut() = uri;
+    } else if let Some(uri) = normalized_uri(req.uri(), req.method() == axum::http::Method::POST) {
         *req.uri_mut() = uri;
     }
     req.extensions_mut().insert(Arc::new(ctx));
@@ -194,6 +198,35 @@ fn add_service_headers(
         axum::http::header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000;includeSubDomains"),
     );
+}
+
+const RBAC_MARK: &str = "/providers/microsoft.authorization/";
+
+/// An RBAC path `{scope}/providers/Microsoft.Authorization/{rest}` split into its scope and
+/// the path the router knows (`/providers/Microsoft.Authorization/{rest}`).
+fn rbac_uri(uri: &Uri) -> Option<(String, Uri)> {
+    let path = uri.path();
+    let at = path.to_ascii_lowercase().find(RBAC_MARK)?;
+    let (scope, rest) = path.split_at(at);
+    let rest = &rest[RBAC_MARK.len()..];
+    let (kind, tail) = rest.split_once('/').map_or((rest, ""), |(k, t)| (k, t));
+    let kind = match kind.to_ascii_lowercase().as_str() {
+        "roleassignments" => "roleAssignments",
+        "roledefinitions" => "roleDefinitions",
+        _ => return None,
+    };
+    let mut new_path = format!("/providers/Microsoft.Authorization/{kind}");
+    if !tail.is_empty() {
+        new_path.push('/');
+        new_path.push_str(tail);
+    }
+    if let Some(q) = uri.query() {
+        new_path.push('?');
+        new_path.push_str(q);
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(new_path.parse::<PathAndQuery>().ok()?);
+    Some((scope.to_owned(), Uri::from_parts(parts).ok()?))
 }
 
 fn normalized_uri(uri: &Uri, is_post: bool) -> Option<Uri> {

@@ -27,6 +27,7 @@ use crate::tls;
 use strongroom_service::door::{Caller, DeploymentRule, Door, LogAudit, NoPolicies};
 use strongroom_service::pool::CryptoPool;
 use strongroom_service::protector::RootKeyProtector;
+use strongroom_service::roles::RoleService;
 use strongroom_service::scheduler::Scheduler;
 use strongroom_service::tokens::{AuthService, AuthSettings};
 use strongroom_service::vaults::VaultSpec;
@@ -179,10 +180,11 @@ impl Application {
         let vaults = Arc::new(VaultService::new(
             Arc::clone(&store),
             Arc::clone(&crypto),
-            clock,
+            Arc::clone(&clock),
             protector,
-            door,
+            Arc::clone(&door),
         ));
+        let roles = Arc::new(RoleService::new(Arc::clone(&store), clock, door));
         let scheduler = Arc::new(Scheduler::new(
             Arc::clone(&keys),
             Arc::clone(&vaults),
@@ -194,6 +196,7 @@ impl Application {
             config,
             keys,
             vaults,
+            roles,
             auth,
             metrics: Metrics::default(),
             ready: AtomicBool::new(true),

@@ -18,6 +18,8 @@ pub struct Inner {
     pub keys: Arc<KeyService>,
     /// Vaults and pools.
     pub vaults: Arc<VaultService>,
+    /// Role definitions and assignments.
+    pub roles: Arc<strongroom_service::roles::RoleService>,
     /// Tokens and identities.
     pub auth: Arc<AuthService>,
     /// Request metrics.

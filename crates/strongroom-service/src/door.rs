@@ -153,6 +153,14 @@ pub enum Operation {
     IdentityDelete,
     /// Issue an access token.
     TokenIssue,
+    /// Read role definitions.
+    RoleDefinitionRead,
+    /// Create a role assignment.
+    RoleAssignmentWrite,
+    /// Read role assignments.
+    RoleAssignmentRead,
+    /// Delete a role assignment.
+    RoleAssignmentDelete,
 }
 
 /// How an operation is governed.
@@ -202,6 +210,10 @@ impl Operation {
             O::IdentityList => "IdentityList",
             O::IdentityDelete => "IdentityDelete",
             O::TokenIssue => "TokenIssue",
+            O::RoleDefinitionRead => "RoleDefinitionGet",
+            O::RoleAssignmentWrite => "RoleAssignmentCreate",
+            O::RoleAssignmentRead => "RoleAssignmentGet",
+            O::RoleAssignmentDelete => "RoleAssignmentDelete",
         }
     }
 
@@ -238,7 +250,11 @@ impl Operation {
             | O::IdentityCreate
             | O::IdentityList
             | O::IdentityDelete
-            | O::TokenIssue => return None,
+            | O::TokenIssue
+            | O::RoleDefinitionRead
+            | O::RoleAssignmentWrite
+            | O::RoleAssignmentRead
+            | O::RoleAssignmentDelete => return None,
         })
     }
 
@@ -251,7 +267,11 @@ impl Operation {
             | O::VaultDelete
             | O::IdentityCreate
             | O::IdentityList
-            | O::IdentityDelete => Plane::Administration,
+            | O::IdentityDelete
+            | O::RoleDefinitionRead
+            | O::RoleAssignmentWrite
+            | O::RoleAssignmentRead
+            | O::RoleAssignmentDelete => Plane::Administration,
             O::TokenIssue => Plane::Token,
             _ => Plane::Data,
         }
@@ -275,6 +295,8 @@ impl Operation {
                 | O::VaultDelete
                 | O::IdentityCreate
                 | O::IdentityDelete
+                | O::RoleAssignmentWrite
+                | O::RoleAssignmentDelete
         )
     }
 }
@@ -507,13 +529,17 @@ fn result_name<T>(outcome: &DomainResult<T>) -> &'static str {
     match outcome {
         Ok(_) => "Success",
         Err(D::Forbidden(_) | D::OperationRefused { .. } | D::PurgeProtected) => "Forbidden",
-        Err(D::KeyNotFound { .. } | D::DeletedKeyNotFound { .. } | D::VaultNotFound { .. }) => {
-            "NotFound"
-        }
+        Err(
+            D::KeyNotFound { .. }
+            | D::DeletedKeyNotFound { .. }
+            | D::VaultNotFound { .. }
+            | D::RoleNotFound(_),
+        ) => "NotFound",
         Err(
             D::KeyAlreadyExists { .. }
             | D::VaultAlreadyExists { .. }
-            | D::KeyDeletedButRecoverable { .. },
+            | D::KeyDeletedButRecoverable { .. }
+            | D::RoleAssignmentExists,
         ) => "Conflict",
         Err(D::BadParameter(_) | D::CryptoFailed(_)) => "BadRequest",
         Err(D::Overloaded) => "Throttled",
@@ -659,6 +685,10 @@ mod tests {
             O::IdentityList,
             O::IdentityDelete,
             O::TokenIssue,
+            O::RoleDefinitionRead,
+            O::RoleAssignmentWrite,
+            O::RoleAssignmentRead,
+            O::RoleAssignmentDelete,
         ];
         for op in all {
             assert_eq!(

@@ -10,6 +10,7 @@ pub mod keys;
 mod ops;
 pub mod pool;
 pub mod protector;
+pub mod roles;
 pub mod sched;
 pub mod scheduler;
 pub mod tokens;

@@ -11,6 +11,7 @@ use strongroom_core::key::KeyVersionRecord;
 use strongroom_core::lifecycle::Deletion;
 use strongroom_core::names::{IdentityName, KeyName, KeyVersion, VaultName};
 use strongroom_core::ports::{DeletedKey, KeyStore, PolicyEntry, StoredVault};
+use strongroom_core::rbac::RoleAssignment;
 use strongroom_core::rotation::RotationPolicy;
 use strongroom_core::vault::{RetentionDays, Vault};
 
@@ -68,6 +69,34 @@ impl SqlStore {
 
 #[async_trait]
 impl KeyStore for SqlStore {
+    async fn insert_role_assignment(&self, assignment: &RoleAssignment) -> DomainResult<()> {
+        self.count();
+        self.insert_role_assignment_impl(assignment).await
+    }
+
+    async fn role_assignment(
+        &self,
+        vault: &VaultName,
+        name: &str,
+    ) -> DomainResult<Option<RoleAssignment>> {
+        self.count();
+        self.role_assignment_impl(vault, name).await
+    }
+
+    async fn delete_role_assignment(
+        &self,
+        vault: &VaultName,
+        name: &str,
+    ) -> DomainResult<Option<RoleAssignment>> {
+        self.count();
+        self.delete_role_assignment_impl(vault, name).await
+    }
+
+    async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>> {
+        self.count();
+        self.role_assignments_impl(vault).await
+    }
+
     async fn insert_vault(&self, stored: &StoredVault) -> DomainResult<()> {
         self.count();
         let v = &stored.vault;
@@ -126,7 +155,7 @@ impl KeyStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
-        for table in ["key_versions", "keys"] {
+        for table in ["key_versions", "keys", "role_assignments"] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE vault = $1"
             )))

@@ -77,6 +77,79 @@ async fn conformance(store: &dyn KeyStore) {
     soft_delete(store).await;
     backup_restore(store).await;
     identities_and_secrets(store).await;
+    role_assignments(store).await;
+}
+
+async fn role_assignments(store: &dyn KeyStore) {
+    use strongroom_core::rbac::{RoleAssignment, RoleScope};
+    store.insert_vault(&vault("roles")).await.unwrap();
+    store.insert_vault(&vault("roles2")).await.unwrap();
+    let assignment = |vault: &str, name: &str, scope: RoleScope| RoleAssignment {
+        vault: vn(vault),
+        name: name.into(),
+        scope,
+        role_definition: "21dbd100-6940-42c2-9190-5d6cb909625b".into(),
+        principal_id: "0f0e0d0c-0000-4000-8000-000000000001".into(),
+        created: 1_700_000_000,
+    };
+    let global = assignment(
+        "roles",
+        "b0000000-0000-4000-8000-000000000001",
+        RoleScope::Global,
+    );
+    let one_key = assignment(
+        "roles",
+        "a0000000-0000-4000-8000-000000000002",
+        RoleScope::Key(kn("k1")),
+    );
+    store.insert_role_assignment(&global).await.unwrap();
+    store.insert_role_assignment(&one_key).await.unwrap();
+    assert!(matches!(
+        store.insert_role_assignment(&global).await,
+        Err(DomainError::RoleAssignmentExists)
+    ));
+    // The same name in another vault is another assignment.
+    let elsewhere = assignment("roles2", &global.name, RoleScope::Keys);
+    store.insert_role_assignment(&elsewhere).await.unwrap();
+    assert_eq!(
+        store
+            .role_assignment(&vn("roles"), &global.name)
+            .await
+            .unwrap(),
+        Some(global.clone())
+    );
+    assert_eq!(
+        store.role_assignments(&vn("roles")).await.unwrap(),
+        vec![one_key.clone(), global.clone()]
+    );
+    assert_eq!(
+        store
+            .delete_role_assignment(&vn("roles"), &one_key.name)
+            .await
+            .unwrap(),
+        Some(one_key.clone())
+    );
+    assert_eq!(
+        store
+            .delete_role_assignment(&vn("roles"), &one_key.name)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.role_assignments(&vn("roles")).await.unwrap(),
+        vec![global.clone()]
+    );
+    // Deleting a vault deletes its assignments.
+    assert!(store.delete_vault(&vn("roles2")).await.unwrap());
+    store.insert_vault(&vault("roles2")).await.unwrap();
+    assert!(
+        store
+            .role_assignments(&vn("roles2"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn vaults(store: &dyn KeyStore) {

@@ -10,6 +10,7 @@ mod keys;
 mod ops;
 mod page;
 mod parse;
+pub mod rbac;
 
 use std::time::Instant;
 
@@ -62,6 +63,24 @@ fn data_plane(state: &AppState) -> Router<AppState> {
         )
         .route("/deletedkeys/{name}/recover", post(deleted::recover))
         .route("/rng", post(ops::rng))
+        .route(
+            "/providers/Microsoft.Authorization/roleAssignments",
+            get(rbac::list_assignments),
+        )
+        .route(
+            "/providers/Microsoft.Authorization/roleAssignments/{name}",
+            get(rbac::get_assignment)
+                .put(rbac::put_assignment)
+                .delete(rbac::delete_assignment),
+        )
+        .route(
+            "/providers/Microsoft.Authorization/roleDefinitions",
+            get(rbac::list_definitions),
+        )
+        .route(
+            "/providers/Microsoft.Authorization/roleDefinitions/{name}",
+            get(rbac::get_definition),
+        )
         .route_layer(from_fn_with_state(state.clone(), require_data_plane))
 }
 

@@ -12,3 +12,4 @@ mod helpers;
 mod keys;
 mod lifecycle;
 mod protocol;
+mod rbac;

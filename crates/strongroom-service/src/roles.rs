@@ -1,0 +1,208 @@
+//! Role definitions and role assignments of vaults and pools: the built-in roles of each kind,
+//! and the assignments an administrator makes, stored per vault or pool.
+
+use std::sync::Arc;
+
+use strongroom_core::DomainError;
+use strongroom_core::clock::Clock;
+use strongroom_core::error::DomainResult;
+use strongroom_core::ports::KeyStore;
+use strongroom_core::rbac::{
+    RoleAssignment, RoleDefinition, RoleScope, builtin_role, builtin_roles, is_guid,
+    role_definition_guid,
+};
+
+use crate::door::{Caller, Door, Operation, Scope};
+use crate::vaults::OpenVault;
+
+/// A role assignment asked for.
+#[derive(Debug, Clone)]
+pub struct NewAssignment {
+    /// Its GUID.
+    pub name: String,
+    /// Where it applies.
+    pub scope: RoleScope,
+    /// The role definition's id (a GUID, or a full `.../roleDefinitions/<guid>` id), or a
+    /// built-in role's name.
+    pub role: String,
+    /// The principal's object id.
+    pub principal_id: String,
+}
+
+/// Roles and their assignments.
+pub struct RoleService {
+    store: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    door: Arc<Door>,
+}
+
+impl RoleService {
+    /// A service over these ports.
+    pub fn new(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, door: Arc<Door>) -> Self {
+        Self { store, clock, door }
+    }
+
+    /// The role definitions of a vault or pool.
+    pub async fn definitions(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+    ) -> DomainResult<Vec<RoleDefinition>> {
+        let scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleDefinitionRead, scope, async {
+                Ok(builtin_roles(vault.vault.kind))
+            })
+            .await
+    }
+
+    /// One role definition, by GUID.
+    pub async fn definition(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &str,
+    ) -> DomainResult<RoleDefinition> {
+        let scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleDefinitionRead, scope, async {
+                find_role(vault, name)
+            })
+            .await
+    }
+
+    /// Assigns a role.
+    pub async fn assign(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        new: NewAssignment,
+    ) -> DomainResult<RoleAssignment> {
+        let scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleAssignmentWrite, scope, async {
+                if !is_guid(&new.name) {
+                    return Err(DomainError::bad(format!(
+                        "The role assignment name '{}' is not a valid GUID.",
+                        new.name
+                    )));
+                }
+                if new.principal_id.trim().is_empty() {
+                    return Err(DomainError::bad("The role assignment needs a principalId."));
+                }
+                let role = find_role(vault, &new.role)?;
+                let assignment = RoleAssignment {
+                    vault: vault.vault.name.clone(),
+                    name: new.name.to_ascii_lowercase(),
+                    scope: new.scope,
+                    role_definition: role.id,
+                    principal_id: new.principal_id,
+                    created: self.clock.now(),
+                };
+                self.store.insert_role_assignment(&assignment).await?;
+                Ok(assignment)
+            })
+            .await
+    }
+
+    /// One role assignment, at the scope it was made.
+    pub async fn assignment(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        scope: &RoleScope,
+        name: &str,
+    ) -> DomainResult<RoleAssignment> {
+        let door_scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(
+                caller,
+                Operation::RoleAssignmentRead,
+                door_scope,
+                self.find_at(vault, scope, name),
+            )
+            .await
+    }
+
+    /// The role assignments at `scope` (keys' own assignments only at their key's scope),
+    /// optionally of one principal only.
+    pub async fn assignments(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        scope: &RoleScope,
+        principal: Option<&str>,
+    ) -> DomainResult<Vec<RoleAssignment>> {
+        let door_scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleAssignmentRead, door_scope, async {
+                let all = self.store.role_assignments(&vault.vault.name).await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|a| match scope {
+                        RoleScope::Global | RoleScope::Keys => {
+                            !matches!(a.scope, RoleScope::Key(_))
+                        }
+                        RoleScope::Key(_) => {
+                            a.scope == *scope || !matches!(a.scope, RoleScope::Key(_))
+                        }
+                    })
+                    .filter(|a| principal.is_none_or(|p| a.principal_id.eq_ignore_ascii_case(p)))
+                    .collect())
+            })
+            .await
+    }
+
+    /// Removes a role assignment; returns it.
+    pub async fn unassign(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        scope: &RoleScope,
+        name: &str,
+    ) -> DomainResult<RoleAssignment> {
+        let door_scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleAssignmentDelete, door_scope, async {
+                let found = self.find_at(vault, scope, name).await?;
+                self.store
+                    .delete_role_assignment(&vault.vault.name, &found.name)
+                    .await?
+                    .ok_or_else(|| assignment_not_found(name))
+            })
+            .await
+    }
+}
+
+impl RoleService {
+    /// The assignment `name` of `vault`, if it was made at `scope`.
+    async fn find_at(
+        &self,
+        vault: &OpenVault,
+        scope: &RoleScope,
+        name: &str,
+    ) -> DomainResult<RoleAssignment> {
+        self.store
+            .role_assignment(&vault.vault.name, &name.to_ascii_lowercase())
+            .await?
+            .filter(|a| &a.scope == scope)
+            .ok_or_else(|| assignment_not_found(name))
+    }
+}
+
+fn assignment_not_found(name: &str) -> DomainError {
+    DomainError::RoleNotFound(format!(
+        "The role assignment '{name}' does not exist at this scope."
+    ))
+}
+
+/// A role of the vault's kind by GUID, full id or built-in name.
+fn find_role(vault: &OpenVault, id_or_name: &str) -> DomainResult<RoleDefinition> {
+    let kind = vault.vault.kind;
+    let key = role_definition_guid(id_or_name).unwrap_or_else(|_| id_or_name.to_owned());
+    builtin_role(kind, &key).ok_or_else(|| {
+        DomainError::RoleNotFound(format!(
+            "The role definition '{id_or_name}' does not exist."
+        ))
+    })
+}

@@ -1,0 +1,124 @@
+"""Managed HSM local RBAC through the official `azure-keyvault-administration` client: built-in
+role definitions as the service lists them, and role assignments at `/`, `/keys` and one key."""
+
+import uuid
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.identity import ClientSecretCredential
+from azure.keyvault.administration import KeyVaultAccessControlClient, KeyVaultDataAction, KeyVaultRoleScope
+
+CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"
+AUDITOR = "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3"
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    """The deployment's administrator, as an application with a client secret."""
+    creds = server.credentials
+    cred = ClientSecretCredential(
+        creds["tenant_id"],
+        creds["client_id"],
+        creds["client_secret"],
+        authority=server.bare_url,
+        disable_instance_discovery=True,
+    )
+    yield cred
+    cred.close()
+
+
+@pytest.fixture(scope="module")
+def access(hsm_url, admin):
+    with KeyVaultAccessControlClient(hsm_url, admin) as client:
+        yield client
+
+
+def test_built_in_role_definitions(access):
+    definitions = list(access.list_role_definitions(KeyVaultRoleScope.GLOBAL))
+    by_name = {d.role_name: d for d in definitions}
+    for name in [
+        "Managed HSM Administrator",
+        "Managed HSM Crypto Officer",
+        "Managed HSM Crypto User",
+        "Managed HSM Policy Administrator",
+        "Managed HSM Crypto Auditor",
+        "Managed HSM Crypto Service Encryption User",
+        "Managed HSM Crypto Service Release User",
+    ]:
+        assert name in by_name, name
+    # Every data action of every built-in role is one the SDK knows, spelled as it spells it,
+    # but for the rotate action the current built-in roles table adds to Crypto User.
+    known = {a.value for a in KeyVaultDataAction} | {"Microsoft.KeyVault/managedHsm/keys/rotate/action"}
+    for d in definitions:
+        unknown = set(d.permissions[0].data_actions) - known
+        assert not unknown, (d.role_name, unknown)
+    user = by_name["Managed HSM Crypto User"]
+    assert user.name == CRYPTO_USER
+    assert user.id == f"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{CRYPTO_USER}"
+    assert user.role_type == "AKVBuiltInRole"
+    assert user.assignable_scopes == ["/"]
+    actions = user.permissions[0].data_actions
+    assert KeyVaultDataAction.CREATE_HSM_KEY in actions
+    assert KeyVaultDataAction.SIGN_HSM_KEY in actions
+    assert KeyVaultDataAction.PURGE_DELETED_HSM_KEY not in actions
+    one = access.get_role_definition(KeyVaultRoleScope.GLOBAL, AUDITOR)
+    assert one.role_name == "Managed HSM Crypto Auditor"
+    assert set(one.permissions[0].data_actions) == {
+        KeyVaultDataAction.GET_ROLE_ASSIGNMENT,
+        KeyVaultDataAction.READ_ROLE_DEFINITION,
+        KeyVaultDataAction.READ_HSM_KEY,
+        KeyVaultDataAction.READ_DELETED_HSM_KEY,
+    }
+
+
+def test_role_assignment_lifecycle(access):
+    principal = str(uuid.uuid4())
+    name = str(uuid.uuid4())
+    definition = access.get_role_definition(KeyVaultRoleScope.GLOBAL, CRYPTO_USER)
+    created = access.create_role_assignment(KeyVaultRoleScope.KEYS, definition.id, principal, name=name)
+    assert created.name == name
+    assert created.role_assignment_id == f"/keys/providers/Microsoft.Authorization/roleAssignments/{name}"
+    assert created.properties.scope == "/keys"
+    assert created.properties.principal_id == principal
+    assert created.properties.role_definition_id == definition.id
+
+    got = access.get_role_assignment(KeyVaultRoleScope.KEYS, name)
+    assert (got.name, got.properties.principal_id) == (name, principal)
+    assert name in [a.name for a in access.list_role_assignments(KeyVaultRoleScope.KEYS)]
+
+    # A name is taken once per pool.
+    with pytest.raises(HttpResponseError) as info:
+        access.create_role_assignment(KeyVaultRoleScope.KEYS, definition.id, principal, name=name)
+    assert info.value.status_code == 409
+
+    access.delete_role_assignment(KeyVaultRoleScope.KEYS, name)
+    with pytest.raises(ResourceNotFoundError):
+        access.get_role_assignment(KeyVaultRoleScope.KEYS, name)
+    assert name not in [a.name for a in access.list_role_assignments(KeyVaultRoleScope.KEYS)]
+
+
+def test_key_scoped_assignments_are_listed_at_their_key_only(access):
+    principal = str(uuid.uuid4())
+    key_scope = "/keys/rbac-key"
+    at_key = access.create_role_assignment(key_scope, AUDITOR, principal, name=str(uuid.uuid4()))
+    assert at_key.properties.scope == key_scope
+    assert at_key.name in [a.name for a in access.list_role_assignments(key_scope)]
+    assert at_key.name not in [a.name for a in access.list_role_assignments(KeyVaultRoleScope.GLOBAL)]
+    access.delete_role_assignment(key_scope, at_key.name)
+
+
+def test_unknown_role_is_refused(access):
+    with pytest.raises(HttpResponseError) as info:
+        access.create_role_assignment(KeyVaultRoleScope.GLOBAL, str(uuid.uuid4()), str(uuid.uuid4()))
+    assert info.value.status_code == 404
+
+
+def test_only_administrators_manage_roles(hsm_url, credential):
+    # The suite's workload identity holds no administration right.
+    with KeyVaultAccessControlClient(hsm_url, credential) as workload:
+        with pytest.raises(HttpResponseError) as info:
+            workload.create_role_assignment(KeyVaultRoleScope.GLOBAL, CRYPTO_USER, str(uuid.uuid4()))
+        assert info.value.status_code == 403
+        with pytest.raises(HttpResponseError) as info:
+            list(workload.list_role_assignments(KeyVaultRoleScope.GLOBAL))
+        assert info.value.status_code == 403
