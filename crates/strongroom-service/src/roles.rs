@@ -105,12 +105,13 @@ impl RoleService {
             .await
     }
 
-    /// One role assignment, at the scope it was made.
+    /// One role assignment; with `scope`, only if it was made there (as the REST API, which
+    /// names the scope in the path, answers).
     pub async fn assignment(
         &self,
         caller: &Caller,
         vault: &OpenVault,
-        scope: &RoleScope,
+        scope: Option<&RoleScope>,
         name: &str,
     ) -> DomainResult<RoleAssignment> {
         let door_scope = Scope::Vault(vault.vault.name.clone());
@@ -153,12 +154,12 @@ impl RoleService {
             .await
     }
 
-    /// Removes a role assignment; returns it.
+    /// Removes a role assignment (with `scope`, only if it was made there); returns it.
     pub async fn unassign(
         &self,
         caller: &Caller,
         vault: &OpenVault,
-        scope: &RoleScope,
+        scope: Option<&RoleScope>,
         name: &str,
     ) -> DomainResult<RoleAssignment> {
         let door_scope = Scope::Vault(vault.vault.name.clone());
@@ -175,17 +176,17 @@ impl RoleService {
 }
 
 impl RoleService {
-    /// The assignment `name` of `vault`, if it was made at `scope`.
+    /// The assignment `name` of `vault`, if it was made at `scope` (any scope: `None`).
     async fn find_at(
         &self,
         vault: &OpenVault,
-        scope: &RoleScope,
+        scope: Option<&RoleScope>,
         name: &str,
     ) -> DomainResult<RoleAssignment> {
         self.store
             .role_assignment(&vault.vault.name, &name.to_ascii_lowercase())
             .await?
-            .filter(|a| &a.scope == scope)
+            .filter(|a| scope.is_none_or(|s| &a.scope == s))
             .ok_or_else(|| assignment_not_found(name))
     }
 }

@@ -71,6 +71,12 @@ pub enum Command {
     },
     /// Benchmark a running server against the raw crypto library.
     Bench(crate::bench::BenchArgs),
+    /// Role definitions and assignments of a vault or pool.
+    Role {
+        /// Action.
+        #[command(subcommand)]
+        action: RoleAction,
+    },
     /// Get random bytes from a vault or pool.
     Rng {
         /// Where.
@@ -79,6 +85,96 @@ pub enum Command {
         /// How many bytes (1-128).
         #[arg(long, default_value_t = 32)]
         count: i64,
+    },
+}
+
+/// Role actions.
+#[derive(Debug, Subcommand)]
+pub enum RoleAction {
+    /// Role assignments.
+    Assignment {
+        /// Action.
+        #[command(subcommand)]
+        action: AssignmentAction,
+    },
+    /// Role definitions.
+    Definition {
+        /// Action.
+        #[command(subcommand)]
+        action: DefinitionAction,
+    },
+}
+
+/// Role assignment actions.
+#[derive(Debug, Subcommand)]
+pub enum AssignmentAction {
+    /// Assign a role to a principal at a scope.
+    Create {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Role name (e.g. "Managed HSM Crypto User") or definition GUID.
+        #[arg(long)]
+        role: String,
+        /// The principal's object id.
+        #[arg(long)]
+        assignee_object_id: String,
+        /// `/`, `/keys` or `/keys/NAME`.
+        #[arg(long, default_value = "/")]
+        scope: String,
+        /// The assignment's GUID (default: a new one).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List assignments at a scope.
+    List {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// `/`, `/keys` or `/keys/NAME`.
+        #[arg(long, default_value = "/")]
+        scope: String,
+        /// Only this principal's.
+        #[arg(long)]
+        assignee_object_id: Option<String>,
+    },
+    /// Delete an assignment by name, or a principal's assignments of a role at a scope.
+    Delete {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// The assignment's GUID.
+        #[arg(long)]
+        name: Option<String>,
+        /// The principal's object id (with --role and --scope).
+        #[arg(long)]
+        assignee_object_id: Option<String>,
+        /// Role name or definition GUID (with --assignee-object-id).
+        #[arg(long)]
+        role: Option<String>,
+        /// `/`, `/keys` or `/keys/NAME`.
+        #[arg(long, default_value = "/")]
+        scope: String,
+    },
+}
+
+/// Role definition actions.
+#[derive(Debug, Subcommand)]
+pub enum DefinitionAction {
+    /// List the role definitions.
+    List {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+    },
+    /// Show one role definition, by name or GUID.
+    Show {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Role name or GUID.
+        #[arg(long)]
+        name: String,
     },
 }
 

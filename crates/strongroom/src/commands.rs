@@ -31,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
         Command::Identity { action } => identity(&client, action).await?,
         Command::Key { action } => key(&client, action).await?,
+        Command::Role { action } => crate::roles::run(&client, action).await?,
         Command::Rng { at, count } => {
             client
                 .data(

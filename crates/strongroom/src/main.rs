@@ -7,6 +7,7 @@ mod commands;
 mod failure;
 mod loadgen;
 mod output;
+mod roles;
 mod serve;
 mod times;
 

@@ -465,3 +465,107 @@ fn crash_test(dir: &Path, url: &str) {
         assert_eq!(store.integrity_check().await.unwrap(), Vec::<String>::new());
     });
 }
+
+#[test]
+fn cli_manages_role_assignments_of_vaults_and_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    server.cli(&["vault", "create", "--name", "role-vault"]);
+    server.cli(&["hsm", "create", "--name", "role-pool"]);
+    let identity = server.cli(&["identity", "create", "--name", "officer"]);
+    let oid = identity["object_id"].as_str().unwrap().to_owned();
+    for (flag, place, role) in [
+        ("--vault-name", "role-vault", "Key Vault Crypto Officer"),
+        ("--hsm-name", "role-pool", "Managed HSM Crypto User"),
+    ] {
+        let assign = |scope: &str| {
+            let args = [
+                "create",
+                flag,
+                place,
+                "--role",
+                role,
+                "--assignee-object-id",
+                &oid,
+            ];
+            let scope = ["--scope", scope];
+            server.cli(&[&["role", "assignment"][..], &args, &scope].concat())
+        };
+        let created = assign("/keys");
+        assert_eq!(created["properties"]["principalId"], oid.as_str());
+        assert_eq!(created["properties"]["scope"], "/keys");
+        let name = created["name"].as_str().unwrap().to_owned();
+        let listed = server.cli(&[
+            "role",
+            "assignment",
+            "list",
+            flag,
+            place,
+            "--scope",
+            "/keys",
+            "--assignee-object-id",
+            &oid,
+        ]);
+        let names: Vec<&str> = listed["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert_eq!(names, [name.as_str()]);
+        let shown = server.cli(&["role", "definition", "show", flag, place, "--name", role]);
+        assert_eq!(created["properties"]["roleDefinitionId"], shown["id"]);
+        server.cli(&[
+            "role",
+            "assignment",
+            "delete",
+            flag,
+            place,
+            "--name",
+            &name,
+            "--scope",
+            "/keys",
+        ]);
+        let listed = server.cli(&[
+            "role",
+            "assignment",
+            "list",
+            flag,
+            place,
+            "--assignee-object-id",
+            &oid,
+        ]);
+        assert_eq!(listed["value"].as_array().unwrap().len(), 0, "{listed}");
+        assign("/");
+        let deleted = server.cli(&[
+            "role",
+            "assignment",
+            "delete",
+            flag,
+            place,
+            "--role",
+            role,
+            "--assignee-object-id",
+            &oid,
+            "--scope",
+            "/",
+        ]);
+        assert_eq!(deleted["value"].as_array().unwrap().len(), 1);
+        let (code, _, err) = server.run(
+            &server.credentials(),
+            &[
+                "role",
+                "assignment",
+                "create",
+                flag,
+                place,
+                "--role",
+                "No Such Role",
+                "--assignee-object-id",
+                &oid,
+            ],
+        );
+        assert_eq!(code, 3, "{err}");
+    }
+    server.terminate();
+}

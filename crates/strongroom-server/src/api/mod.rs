@@ -11,6 +11,7 @@ mod ops;
 mod page;
 mod parse;
 pub mod rbac;
+mod vault_roles;
 
 use std::time::Instant;
 
@@ -93,6 +94,20 @@ fn management(state: &AppState) -> Router<AppState> {
             put(admin::create_vault)
                 .get(admin::show_vault)
                 .delete(admin::delete_vault),
+        )
+        .route(
+            "/strongroom/v1/vaults/{name}/roleDefinitions",
+            get(vault_roles::definitions),
+        )
+        .route(
+            "/strongroom/v1/vaults/{name}/roleAssignments",
+            get(vault_roles::list),
+        )
+        .route(
+            "/strongroom/v1/vaults/{name}/roleAssignments/{assignment}",
+            put(vault_roles::put)
+                .get(vault_roles::get)
+                .delete(vault_roles::delete),
         )
         .route("/strongroom/v1/managedhsms", get(admin::list_hsms))
         .route(

@@ -28,24 +28,28 @@ const DEFINITION_PREFIX: &str =
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     #[serde(rename = "$filter")]
-    filter: Option<String>,
+    pub(crate) filter: Option<String>,
+    /// The scope to list at (administration API).
+    pub(crate) scope: Option<String>,
 }
 
 /// The body of a role assignment PUT.
 #[derive(Debug, Deserialize)]
 pub struct AssignmentCreate {
-    properties: Option<AssignmentProperties>,
+    pub(crate) properties: Option<AssignmentProperties>,
 }
 
 #[derive(Debug, Deserialize)]
-struct AssignmentProperties {
+pub(crate) struct AssignmentProperties {
+    /// Where it applies (the administration API names it in the body; the REST API in the path).
+    pub(crate) scope: Option<String>,
     #[serde(rename = "roleDefinitionId", alias = "roledefinitionid")]
-    role_definition_id: Option<String>,
+    pub(crate) role_definition_id: Option<String>,
     #[serde(rename = "principalId", alias = "principalid")]
-    principal_id: Option<String>,
+    pub(crate) principal_id: Option<String>,
 }
 
-fn pool_only(a: &VaultAccess) -> Result<(), ApiError> {
+fn pool_only_access(a: &VaultAccess) -> Result<(), ApiError> {
     if a.vault.vault.kind == VaultKind::ManagedHsm {
         Ok(())
     } else {
@@ -60,7 +64,7 @@ fn scope(raw: &RbacScope) -> Result<RoleScope, ApiError> {
     RoleScope::parse(&raw.0).map_err(ApiError::Domain)
 }
 
-fn assignment_json(a: &RoleAssignment) -> Value {
+pub(crate) fn assignment_json(a: &RoleAssignment) -> Value {
     let scope = a.scope.as_string();
     let prefix = if scope == "/" {
         String::new()
@@ -79,7 +83,7 @@ fn assignment_json(a: &RoleAssignment) -> Value {
     })
 }
 
-fn definition_json(d: &RoleDefinition) -> Value {
+pub(crate) fn definition_json(d: &RoleDefinition) -> Value {
     json!({
         "id": format!("{DEFINITION_PREFIX}{}", d.id),
         "name": d.id,
@@ -98,7 +102,7 @@ fn definition_json(d: &RoleDefinition) -> Value {
 }
 
 /// `principalId eq 'x'` (quotes optional) or `atScope()`; other filters are refused.
-fn principal_filter(filter: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(crate) fn principal_filter(filter: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(filter) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(None);
     };
@@ -118,6 +122,27 @@ fn principal_filter(filter: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The assignment a PUT asks for, at `scope`.
+pub(crate) fn new_assignment(
+    name: String,
+    scope: RoleScope,
+    body: AssignmentCreate,
+) -> Result<NewAssignment, ApiError> {
+    let properties = body
+        .properties
+        .ok_or_else(|| DomainError::bad("The role assignment needs properties."))?;
+    Ok(NewAssignment {
+        name,
+        scope,
+        role: properties
+            .role_definition_id
+            .ok_or_else(|| DomainError::bad("The role assignment needs a roleDefinitionId."))?,
+        principal_id: properties
+            .principal_id
+            .ok_or_else(|| DomainError::bad("The role assignment needs a principalId."))?,
+    })
+}
+
 /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`.
 pub async fn list_assignments(
     State(s): State<AppState>,
@@ -125,7 +150,7 @@ pub async fn list_assignments(
     Extension(raw): Extension<RbacScope>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    pool_only(&a)?;
+    pool_only_access(&a)?;
     let principal = principal_filter(q.filter.as_deref())?;
     let found = s
         .roles
@@ -144,10 +169,10 @@ pub async fn get_assignment(
     Extension(raw): Extension<RbacScope>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    pool_only(&a)?;
+    pool_only_access(&a)?;
     let found = s
         .roles
-        .assignment(&a.caller, &a.vault, &scope(&raw)?, &name)
+        .assignment(&a.caller, &a.vault, Some(&scope(&raw)?), &name)
         .await?;
     Ok(Json(assignment_json(&found)))
 }
@@ -160,20 +185,8 @@ pub async fn put_assignment(
     Path(name): Path<String>,
     AzJson(body): AzJson<AssignmentCreate>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    pool_only(&a)?;
-    let properties = body
-        .properties
-        .ok_or_else(|| DomainError::bad("The role assignment needs properties."))?;
-    let new = NewAssignment {
-        name,
-        scope: scope(&raw)?,
-        role: properties
-            .role_definition_id
-            .ok_or_else(|| DomainError::bad("The role assignment needs a roleDefinitionId."))?,
-        principal_id: properties
-            .principal_id
-            .ok_or_else(|| DomainError::bad("The role assignment needs a principalId."))?,
-    };
+    pool_only_access(&a)?;
+    let new = new_assignment(name, scope(&raw)?, body)?;
     let created = s.roles.assign(&a.caller, &a.vault, new).await?;
     Ok((StatusCode::CREATED, Json(assignment_json(&created))))
 }
@@ -186,10 +199,10 @@ pub async fn delete_assignment(
     Extension(raw): Extension<RbacScope>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    pool_only(&a)?;
+    pool_only_access(&a)?;
     let deleted = s
         .roles
-        .unassign(&a.caller, &a.vault, &scope(&raw)?, &name)
+        .unassign(&a.caller, &a.vault, Some(&scope(&raw)?), &name)
         .await?;
     Ok(Json(assignment_json(&deleted)))
 }
@@ -200,7 +213,7 @@ pub async fn list_definitions(
     a: VaultAccess,
     Extension(raw): Extension<RbacScope>,
 ) -> ApiResult<Json<Value>> {
-    pool_only(&a)?;
+    pool_only_access(&a)?;
     scope(&raw)?;
     let all = s.roles.definitions(&a.caller, &a.vault).await?;
     Ok(Json(json!({
@@ -216,7 +229,7 @@ pub async fn get_definition(
     Extension(raw): Extension<RbacScope>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    pool_only(&a)?;
+    pool_only_access(&a)?;
     scope(&raw)?;
     let found = s.roles.definition(&a.caller, &a.vault, &name).await?;
     Ok(Json(definition_json(&found)))
