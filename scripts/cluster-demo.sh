@@ -145,7 +145,7 @@ admin="$work/node0/admin-credentials.json"
 [ -f "$admin" ] || fail "the first node wrote no administrator credentials"
 cli() { "$bin" --credentials "$admin" "$@"; }
 cli vault create --name myvault --sku premium --retention-days 7 >/dev/null
-secret=$(cli identity create --name myapp | python3 -c 'import json,sys; print(json.load(sys.stdin)["env"]["IDENTITY_HEADER"])')
+secret=$(cli identity create --name myapp --role "Key Vault Crypto Officer" --vault-name myvault | python3 -c 'import json,sys; print(json.load(sys.stdin)["env"]["IDENTITY_HEADER"])')
 # The example as the README prints it, on the balancer's port.
 python3 - "$repo/README.md" "$work/example.py" "$lb_port" <<'EOF'
 import sys

@@ -148,6 +148,9 @@ def server():
             srv.credentials = json.load(f)
         srv.cli("vault", "create", "--name", VAULT, "--sku", "premium", "--retention-days", str(RETENTION_DAYS))
         srv.identity = srv.cli("identity", "create", "--name", IDENTITY_NAME)
+        # The identity holds the keys role of the vault, given as a user gives it.
+        srv.cli("role", "assignment", "create", "--vault-name", VAULT, "--role", "Key Vault Crypto Officer",
+                "--assignee-object-id", srv.identity["object_id"], "--scope", "/")
         for key in ("client_id", "client_secret", "tenant_id"):
             if not srv.identity.get(key):
                 raise RuntimeError(f"identity create printed no {key}: {srv.identity}")

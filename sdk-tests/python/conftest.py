@@ -178,6 +178,16 @@ def server():
         except json.JSONDecodeError as exc:
             raise RuntimeError(f"identity create did not print JSON: {exc}\n{out}") from exc
 
+        # The workload holds the roles the suite needs, given as a user would give them:
+        # Crypto Officer on every vault, Crypto User and Crypto Officer on the pool.
+        oid = srv.identity["object_id"]
+        for vault in (PREMIUM_VAULT, STANDARD_VAULT, PAGING_VAULT, PROTECTED_VAULT, "default"):
+            srv.cli("role", "assignment", "create", "--vault-name", vault, "--role", "Key Vault Crypto Officer",
+                    "--assignee-object-id", oid, "--scope", "/")
+        for role in ("Managed HSM Crypto User", "Managed HSM Crypto Officer"):
+            srv.cli("role", "assignment", "create", "--hsm-name", HSM_POOL, "--role", role,
+                    "--assignee-object-id", oid, "--scope", "/")
+
         ident_env = srv.identity.get("env") or {}
         for var in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
             if var not in ident_env:

@@ -373,6 +373,8 @@ def cluster(request):
         cluster.cli("vault", "create", "--name", VAULT, "--sku", "premium", "--retention-days", str(RETENTION_DAYS))
         out = cluster.cli("identity", "create", "--name", IDENTITY, "--output", "json").stdout
         cluster.identity = json.loads(out)
+        cluster.cli("role", "assignment", "create", "--vault-name", VAULT, "--role", "Key Vault Crypto Officer",
+                    "--assignee-object-id", cluster.identity["object_id"], "--scope", "/")
         ident_env = cluster.identity.get("env") or {}
         assert ident_env.get("IDENTITY_ENDPOINT") == f"{first.bare_url}/msi/token", ident_env
         assert ident_env.get("IDENTITY_HEADER"), ident_env

@@ -7,22 +7,30 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
 from azure.keyvault.administration import KeyVaultAccessControlClient, KeyVaultDataAction, KeyVaultRoleScope
+from azure.keyvault.keys import KeyClient
+from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
+
+from helpers import PREMIUM_VAULT
 
 CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"
 AUDITOR = "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3"
 
 
-@pytest.fixture(scope="module")
-def admin(server):
-    """The deployment's administrator, as an application with a client secret."""
-    creds = server.credentials
-    cred = ClientSecretCredential(
-        creds["tenant_id"],
-        creds["client_id"],
-        creds["client_secret"],
+def _secret_credential(server, created):
+    """An application's client-secret credential against the deployment's token service."""
+    return ClientSecretCredential(
+        created["tenant_id"],
+        created["client_id"],
+        created["client_secret"],
         authority=server.bare_url,
         disable_instance_discovery=True,
     )
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    """The deployment's administrator, as an application with a client secret."""
+    cred = _secret_credential(server, server.credentials)
     yield cred
     cred.close()
 
@@ -113,12 +121,65 @@ def test_unknown_role_is_refused(access):
     assert info.value.status_code == 404
 
 
-def test_only_administrators_manage_roles(hsm_url, credential):
-    # The suite's workload identity holds no administration right.
-    with KeyVaultAccessControlClient(hsm_url, credential) as workload:
+def _application(server, name):
+    """A new identity of the deployment holding no role, as an application."""
+    import json
+
+    created = json.loads(server.cli("identity", "create", "--name", name, "--output", "json").stdout)
+    return created["object_id"], _secret_credential(server, created)
+
+
+def test_a_key_is_refused_until_a_role_is_assigned(server, hsm, hsm_url, access):
+    hsm.create_ec_key("rbac-gated", curve="P-256")
+    oid, cred = _application(server, "rbac-newcomer")
+    with KeyClient(hsm_url, cred) as newcomer:
         with pytest.raises(HttpResponseError) as info:
-            workload.create_role_assignment(KeyVaultRoleScope.GLOBAL, CRYPTO_USER, str(uuid.uuid4()))
+            newcomer.get_key("rbac-gated")
         assert info.value.status_code == 403
+        assert info.value.error.code == "Forbidden"
+        assert oid in info.value.message
+        assert "Microsoft.KeyVault/managedHsm/keys/read/action" in info.value.message
+        # Holding no role, it cannot give itself one either.
+        with KeyVaultAccessControlClient(hsm_url, cred) as own:
+            with pytest.raises(HttpResponseError) as info:
+                own.create_role_assignment(KeyVaultRoleScope.GLOBAL, CRYPTO_USER, oid)
+            assert info.value.status_code == 403
+
+        # The auditor role on that one key: it may read it, not use it, and no other key.
+        granted = access.create_role_assignment("/keys/rbac-gated", AUDITOR, oid)
+        key = newcomer.get_key("rbac-gated")
+        assert key.name == "rbac-gated"
+        with CryptographyClient(key, cred) as crypto:
+            with pytest.raises(HttpResponseError) as info:
+                crypto.sign(SignatureAlgorithm.es256, b"\x01" * 32)
+            assert info.value.status_code == 403
+        hsm.create_ec_key("rbac-other", curve="P-256")
         with pytest.raises(HttpResponseError) as info:
-            list(workload.list_role_assignments(KeyVaultRoleScope.GLOBAL))
+            newcomer.get_key("rbac-other")
         assert info.value.status_code == 403
+
+        access.delete_role_assignment("/keys/rbac-gated", granted.name)
+        with pytest.raises(HttpResponseError) as info:
+            newcomer.get_key("rbac-gated")
+        assert info.value.status_code == 403
+    cred.close()
+
+
+def test_a_vault_role_given_with_the_cli_takes_effect(server, premium, premium_url):
+    premium.create_rsa_key("rbac-vault-key", size=2048)
+    oid, cred = _application(server, "rbac-vault-user")
+    with KeyClient(premium_url, cred) as user:
+        with pytest.raises(HttpResponseError) as info:
+            user.get_key("rbac-vault-key")
+        assert info.value.status_code == 403
+        server.cli("role", "assignment", "create", "--vault-name", PREMIUM_VAULT, "--role", "Key Vault Crypto User",
+                   "--assignee-object-id", oid, "--scope", "/keys")
+        key = user.get_key("rbac-vault-key")
+        with CryptographyClient(key, cred) as crypto:
+            signed = crypto.sign(SignatureAlgorithm.rs256, b"\x02" * 32)
+            assert crypto.verify(SignatureAlgorithm.rs256, b"\x02" * 32, signed.signature).is_valid
+        # Crypto User may not create keys.
+        with pytest.raises(HttpResponseError) as info:
+            user.create_ec_key("rbac-not-allowed", curve="P-256")
+        assert info.value.status_code == 403
+    cred.close()

@@ -88,6 +88,9 @@ pub enum DomainError {
     /// The caller is not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// No role assignment allows the caller this data action here.
+    #[error("{0}")]
+    ForbiddenByRbac(String),
     /// No role assignment or role definition of that name at that scope.
     #[error("{0}")]
     RoleNotFound(String),

@@ -616,6 +616,103 @@ impl KeyAction {
     ];
 }
 
+/// The role of a vault's or pool's administrators: "Key Vault Administrator" or "Managed HSM
+/// Administrator".
+pub fn administrator_role(kind: VaultKind) -> &'static str {
+    match kind {
+        VaultKind::Vault => "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        VaultKind::ManagedHsm => "a290e904-7015-4bba-90c8-60543313cdb4",
+    }
+}
+
+/// Managing a pool's roles: on a managed HSM these are data actions of the pool itself (a
+/// vault's roles are managed by the deployment's administrators instead, as Azure manages them
+/// in its management plane).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoleAction {
+    /// Read role definitions.
+    ReadDefinitions,
+    /// Create or update a custom role definition.
+    WriteDefinitions,
+    /// Delete a custom role definition.
+    DeleteDefinitions,
+    /// Read role assignments.
+    ReadAssignments,
+    /// Create a role assignment.
+    WriteAssignments,
+    /// Delete a role assignment.
+    DeleteAssignments,
+}
+
+impl RoleAction {
+    /// The managed HSM data action.
+    pub fn hsm_data_action(self) -> &'static str {
+        match self {
+            Self::ReadDefinitions => "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action",
+            Self::WriteDefinitions => "Microsoft.KeyVault/managedHsm/roleDefinitions/write/action",
+            Self::DeleteDefinitions => {
+                "Microsoft.KeyVault/managedHsm/roleDefinitions/delete/action"
+            }
+            Self::ReadAssignments => "Microsoft.KeyVault/managedHsm/roleAssignments/read/action",
+            Self::WriteAssignments => "Microsoft.KeyVault/managedHsm/roleAssignments/write/action",
+            Self::DeleteAssignments => {
+                "Microsoft.KeyVault/managedHsm/roleAssignments/delete/action"
+            }
+        }
+    }
+}
+
+/// The role assignments of one vault or pool with their roles resolved: what RBAC reads to
+/// decide.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    assignments: Vec<(RoleAssignment, RoleDefinition)>,
+}
+
+impl Grants {
+    /// The assignments of a vault or pool of `kind`; assignments of roles that no longer exist
+    /// grant nothing.
+    pub fn new(kind: VaultKind, assignments: Vec<RoleAssignment>) -> Self {
+        let assignments = assignments
+            .into_iter()
+            .filter_map(|a| {
+                let role = builtin_role(kind, &a.role_definition)?;
+                Some((a, role))
+            })
+            .collect();
+        Self { assignments }
+    }
+
+    /// The assignment that lets `principal` perform `action` on `key` (none: on the vault or
+    /// pool as a whole), if any: one of a role granting the action at `/`, `/keys`, or that
+    /// key.
+    pub fn granting(
+        &self,
+        principal: &str,
+        action: &str,
+        key: Option<&KeyName>,
+    ) -> Option<&RoleAssignment> {
+        self.assignments
+            .iter()
+            .find(|(a, role)| {
+                a.principal_id.eq_ignore_ascii_case(principal)
+                    && a.scope.covers(key)
+                    && role.grants(action)
+            })
+            .map(|(a, _)| a)
+    }
+
+    /// How many assignments there are.
+    pub fn len(&self) -> usize {
+        self.assignments.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.assignments.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -731,6 +828,79 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn grants_reach_exactly_the_assigned_scope_and_principal() {
+        let vault: VaultName = "vault-one".parse().unwrap();
+        let k: KeyName = "k".parse().unwrap();
+        let other: KeyName = "other".parse().unwrap();
+        let scopes = [
+            RoleScope::Global,
+            RoleScope::Keys,
+            RoleScope::Key(k.clone()),
+        ];
+        for (kind, expect) in [
+            (
+                VaultKind::Vault,
+                vault_expectation as fn(&str, KeyAction) -> bool,
+            ),
+            (VaultKind::ManagedHsm, hsm_expectation),
+        ] {
+            for role in builtin_roles(kind) {
+                for scope in &scopes {
+                    let grants = Grants::new(
+                        kind,
+                        vec![RoleAssignment {
+                            vault: vault.clone(),
+                            name: "5ab2b1f4-0d6c-4a35-8d10-3f0ad4c2e111".into(),
+                            scope: scope.clone(),
+                            role_definition: role.id.clone(),
+                            principal_id: "OID-1".into(),
+                            created: 0,
+                        }],
+                    );
+                    for action in KeyAction::ALL {
+                        let data_action = action.data_action(kind);
+                        for target in [Some(&k), Some(&other), None] {
+                            let reaches = match scope {
+                                RoleScope::Global | RoleScope::Keys => true,
+                                RoleScope::Key(name) => target == Some(name),
+                            };
+                            let expected = reaches && expect(&role.role_name, action);
+                            assert_eq!(
+                                grants.granting("oid-1", data_action, target).is_some(),
+                                expected,
+                                "{} at {} / {action:?} on {target:?}",
+                                role.role_name,
+                                scope.as_string()
+                            );
+                            assert!(grants.granting("oid-2", data_action, target).is_none());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn administrators_manage_roles_and_only_pool_administrators_skip_keys() {
+        let vault_admin = builtin_role(VaultKind::Vault, administrator_role(VaultKind::Vault));
+        assert_eq!(
+            vault_admin.map(|r| r.role_name),
+            Some("Key Vault Administrator".to_owned())
+        );
+        let hsm_admin = builtin_role(
+            VaultKind::ManagedHsm,
+            administrator_role(VaultKind::ManagedHsm),
+        )
+        .unwrap();
+        assert_eq!(hsm_admin.role_name, "Managed HSM Administrator");
+        assert!(hsm_admin.grants(RoleAction::WriteAssignments.hsm_data_action()));
+        assert!(!hsm_admin.grants(KeyAction::Sign.data_action(VaultKind::ManagedHsm)));
+        let user = builtin_role(VaultKind::ManagedHsm, "Managed HSM Crypto User").unwrap();
+        assert!(user.grants(RoleAction::ReadAssignments.hsm_data_action()));
+        assert!(!user.grants(RoleAction::WriteAssignments.hsm_data_action()));
     }
 
     #[test]

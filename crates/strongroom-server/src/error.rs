@@ -93,6 +93,12 @@ fn domain_response(e: DomainError) -> Response {
             Some(refusal.code()),
         ),
         D::Forbidden(m) => envelope(StatusCode::FORBIDDEN, "Forbidden", m, None),
+        D::ForbiddenByRbac(m) => envelope(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            m,
+            Some("ForbiddenByRbac"),
+        ),
         D::RoleNotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
         D::RoleAssignmentExists => envelope(
             StatusCode::CONFLICT,

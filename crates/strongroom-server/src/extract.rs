@@ -13,6 +13,7 @@ use strongroom_core::vault::VaultKind;
 use crate::error::ApiError;
 use crate::routing::{RequestCtx, Target};
 use crate::state::AppState;
+use strongroom_service::door::GrantSlot;
 use strongroom_service::tokens::Principal;
 use strongroom_service::{Caller, OpenVault};
 
@@ -131,9 +132,13 @@ pub struct RequestCaller(pub Caller);
 
 /// The caller of a request with this context.
 pub fn caller(parts: &Parts, ctx: &RequestCtx) -> Caller {
-    match parts.extensions.get::<Arc<Principal>>() {
+    let caller = match parts.extensions.get::<Arc<Principal>>() {
         Some(p) => Caller::identity(Arc::clone(p), ctx.client, Arc::clone(&ctx.request_id)),
         None => Caller::anonymous(ctx.client, Arc::clone(&ctx.request_id)),
+    };
+    match parts.extensions.get::<GrantSlot>() {
+        Some(slot) => caller.noting_grant_in(Arc::clone(slot)),
+        None => caller,
     }
 }
 

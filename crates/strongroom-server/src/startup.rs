@@ -24,7 +24,8 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Inner};
 use crate::tls;
-use strongroom_service::door::{Caller, DeploymentRule, Door, LogAudit, NoPolicies};
+use strongroom_service::access::{AccessCache, RoleAuthorizer};
+use strongroom_service::door::{Caller, Door, LogAudit, NoPolicies};
 use strongroom_service::pool::CryptoPool;
 use strongroom_service::protector::RootKeyProtector;
 use strongroom_service::roles::RoleService;
@@ -144,10 +145,11 @@ impl Application {
             tenant: config.tenant_id.clone(),
             lifetime: i64::try_from(config.token_lifetime_secs).unwrap_or(3600),
         };
-        // The one door every operation passes: today's deployment rule, no governance policy
-        // yet, audit events to the log.
+        // The one door every operation passes: role assignments and administrators decide, no
+        // governance policy yet, audit events to the log.
+        let access = Arc::new(AccessCache::new(Arc::clone(&store)));
         let door = Arc::new(Door::new(
-            Arc::new(DeploymentRule),
+            Arc::new(RoleAuthorizer::new(Arc::clone(&access))?),
             Arc::new(NoPolicies),
             Arc::new(LogAudit),
             Arc::clone(&clock),
@@ -183,8 +185,14 @@ impl Application {
             Arc::clone(&clock),
             protector,
             Arc::clone(&door),
+            Arc::clone(&access),
         ));
-        let roles = Arc::new(RoleService::new(Arc::clone(&store), clock, door));
+        let roles = Arc::new(RoleService::new(
+            Arc::clone(&store),
+            clock,
+            door,
+            Arc::clone(&access),
+        ));
         let scheduler = Arc::new(Scheduler::new(
             Arc::clone(&keys),
             Arc::clone(&vaults),
@@ -285,6 +293,7 @@ async fn watch_changes(state: &AppState) {
     let (keys, vaults) = (Arc::clone(&state.keys), Arc::clone(&state.vaults));
     let sink = Arc::new(move |change: Change| match change {
         Change::Key(vault, name) => keys.forget_key(&vault, &name),
+        Change::Access(vault) => vaults.forget_access(&vault),
         Change::Vault(vault) => {
             vaults.forget(Some(&vault));
             keys.forget_vault(&vault);

@@ -8,18 +8,19 @@
 //!
 //! Each use case (create a key, sign, purge a deleted key, issue a token, ...) wraps its work in
 //! [`Door::pass`]; the HTTP layer and the scheduler only build the [`Caller`] and call the use
-//! case. Authorization is a port ([`Authorizer`]): today's rule is [`DeploymentRule`]
-//! (administration needs an administrator, the data plane an identity of this deployment), which
-//! role assignments and access policies replace. Audit is a port too ([`AuditSink`]).
+//! case. Authorization is a port ([`Authorizer`]), implemented by
+//! [`crate::access::RoleAuthorizer`] (role assignments of each vault and pool, administration
+//! for the deployment's administrators). Audit is a port too ([`AuditSink`]).
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use async_trait::async_trait;
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::{KeyName, VaultName};
-use strongroom_core::rbac::KeyAction;
+use strongroom_core::rbac::{KeyAction, RoleAction};
 
 use crate::tokens::Principal;
 
@@ -44,7 +45,13 @@ pub struct Caller {
     pub client: Option<IpAddr>,
     /// The request id (`x-ms-request-id` of the answer), or the job run's id.
     pub request_id: Arc<str>,
+    /// Where the door notes the role assignment that allowed the call, for the answer's
+    /// `x-ms-keyvault-rbac-assignment-id`.
+    pub granted: Option<GrantSlot>,
 }
+
+/// The role assignment that allowed a request, once the door has decided.
+pub type GrantSlot = Arc<OnceLock<Arc<str>>>;
 
 impl Caller {
     /// An identity calling over the network.
@@ -57,6 +64,7 @@ impl Caller {
             actor: Actor::Identity(principal),
             client,
             request_id,
+            granted: None,
         }
     }
 
@@ -66,6 +74,7 @@ impl Caller {
             actor: Actor::Anonymous,
             client,
             request_id,
+            granted: None,
         }
     }
 
@@ -75,7 +84,14 @@ impl Caller {
             actor: Actor::System(job),
             client: None,
             request_id: run_id,
+            granted: None,
         }
+    }
+
+    /// The same caller, noting the assignment that allows it in `slot`.
+    pub fn noting_grant_in(mut self, slot: GrantSlot) -> Self {
+        self.granted = Some(slot);
+        self
     }
 
     /// The principal's object id, or the job's name.
@@ -165,9 +181,11 @@ pub enum Operation {
 
 /// How an operation is governed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plane {
-    /// Keys and their use, in a vault or pool.
+pub enum Plane {
+    /// Keys and their use, in a vault or pool: data actions.
     Data,
+    /// Roles of a vault or pool: data actions on a pool, administration on a vault.
+    Roles,
     /// Vaults, pools and identities of the deployment.
     Administration,
     /// The token service: callers prove who they are.
@@ -258,7 +276,20 @@ impl Operation {
         })
     }
 
-    fn plane(self) -> Plane {
+    /// The role action of a roles operation.
+    pub fn role_action(self) -> Option<RoleAction> {
+        use Operation as O;
+        Some(match self {
+            O::RoleDefinitionRead => RoleAction::ReadDefinitions,
+            O::RoleAssignmentWrite => RoleAction::WriteAssignments,
+            O::RoleAssignmentRead => RoleAction::ReadAssignments,
+            O::RoleAssignmentDelete => RoleAction::DeleteAssignments,
+            _ => return None,
+        })
+    }
+
+    /// How the operation is authorized.
+    pub fn plane(self) -> Plane {
         use Operation as O;
         match self {
             O::VaultCreate
@@ -267,11 +298,11 @@ impl Operation {
             | O::VaultDelete
             | O::IdentityCreate
             | O::IdentityList
-            | O::IdentityDelete
-            | O::RoleDefinitionRead
+            | O::IdentityDelete => Plane::Administration,
+            O::RoleDefinitionRead
             | O::RoleAssignmentWrite
             | O::RoleAssignmentRead
-            | O::RoleAssignmentDelete => Plane::Administration,
+            | O::RoleAssignmentDelete => Plane::Roles,
             O::TokenIssue => Plane::Token,
             _ => Plane::Data,
         }
@@ -316,6 +347,15 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The vault or pool, and the key, acted on.
+    pub fn target(&self) -> Option<(&VaultName, Option<&KeyName>)> {
+        match self {
+            Self::Deployment => None,
+            Self::Vault(v) | Self::Keys(v) => Some((v, None)),
+            Self::Key(v, k) => Some((v, Some(k))),
+        }
+    }
+
     /// The resource id in audit events: `/vaults/{v}[/keys[/{k}]]`, or `/`.
     pub fn resource(&self) -> String {
         match self {
@@ -327,52 +367,27 @@ impl Scope {
     }
 }
 
-/// An authorization decision.
+/// Why an operation was allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Allowed, by the rule named.
-    Allow(&'static str),
-    /// Refused, with the message the caller gets.
-    Deny(String),
+pub enum Grant {
+    /// A rule of the deployment, named (the token service, the server's own work, an
+    /// administrator administering).
+    Rule(&'static str),
+    /// The role assignment with this name (GUID).
+    Assignment(Arc<str>),
 }
 
 /// Decides whether a caller may perform an operation at a scope.
+#[async_trait]
 pub trait Authorizer: Send + Sync {
-    /// The decision.
-    fn authorize(&self, caller: &Caller, operation: Operation, scope: &Scope) -> Decision;
-}
-
-/// The deployment's rule before role assignments: administration needs an administrator; the
-/// data plane needs an identity holding a token of this deployment; the token service is open
-/// to callers proving who they are; the server's own work (scheduled jobs, the first start)
-/// may act on vaults and keys but gets no tokens. Nothing else.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DeploymentRule;
-
-impl Authorizer for DeploymentRule {
-    fn authorize(&self, caller: &Caller, operation: Operation, _scope: &Scope) -> Decision {
-        match (&caller.actor, operation.plane()) {
-            (Actor::Identity(p), Plane::Administration) if p.admin => {
-                Decision::Allow("administrator")
-            }
-            (Actor::Identity(p), Plane::Administration) => Decision::Deny(format!(
-                "The identity '{}' is not an administrator of this Strongroom deployment.",
-                p.name
-            )),
-            (Actor::Identity(_), Plane::Data) => Decision::Allow("identity of this deployment"),
-            (Actor::Anonymous | Actor::Identity(_), Plane::Token) => {
-                Decision::Allow("token service")
-            }
-            (Actor::System(_), Plane::Data | Plane::Administration) => {
-                Decision::Allow("the server's own work")
-            }
-            (Actor::Anonymous, _) => Decision::Deny("The request carries no valid token.".into()),
-            (Actor::System(job), Plane::Token) => Decision::Deny(format!(
-                "The server's job '{job}' may not {}.",
-                operation.name()
-            )),
-        }
-    }
+    /// Why the operation is allowed, or the refusal (403, or 404 for a vault that does not
+    /// exist).
+    async fn authorize(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        scope: &Scope,
+    ) -> DomainResult<Grant>;
 }
 
 /// What happened to one operation.
@@ -489,8 +504,12 @@ impl Door {
         F: Future<Output = DomainResult<T>>,
     {
         let started = Instant::now();
-        let outcome = match self.authorizer.authorize(caller, operation, &scope) {
-            Decision::Allow(_) => {
+        let outcome = match self.authorizer.authorize(caller, operation, &scope).await {
+            Ok(grant) => {
+                if let (Grant::Assignment(id), Some(slot)) = (grant, &caller.granted) {
+                    // A second decision in one request keeps the first one's assignment.
+                    let _ = slot.set(id);
+                }
                 let governed = if operation.is_write() {
                     self.governance.check(caller, operation, &scope)
                 } else {
@@ -501,7 +520,7 @@ impl Door {
                     Err(e) => Err(e),
                 }
             }
-            Decision::Deny(message) => Err(DomainError::Forbidden(message)),
+            Err(refusal) => Err(refusal),
         };
         if !self.audit.enabled() {
             return outcome;
@@ -528,7 +547,12 @@ fn result_name<T>(outcome: &DomainResult<T>) -> &'static str {
     use DomainError as D;
     match outcome {
         Ok(_) => "Success",
-        Err(D::Forbidden(_) | D::OperationRefused { .. } | D::PurgeProtected) => "Forbidden",
+        Err(
+            D::Forbidden(_)
+            | D::ForbiddenByRbac(_)
+            | D::OperationRefused { .. }
+            | D::PurgeProtected,
+        ) => "Forbidden",
         Err(
             D::KeyNotFound { .. }
             | D::DeletedKeyNotFound { .. }
@@ -576,9 +600,24 @@ mod tests {
         })
     }
 
+    /// Administration for administrators, everything else for anyone.
+    struct AdminsAdminister;
+
+    #[async_trait]
+    impl Authorizer for AdminsAdminister {
+        async fn authorize(&self, c: &Caller, op: Operation, _: &Scope) -> DomainResult<Grant> {
+            match (&c.actor, op.plane()) {
+                (Actor::Identity(p), Plane::Administration) if !p.admin => {
+                    Err(DomainError::Forbidden("not an administrator".into()))
+                }
+                _ => Ok(Grant::Assignment("a-1".into())),
+            }
+        }
+    }
+
     fn door(audit: Arc<Recorded>) -> Door {
         Door::new(
-            Arc::new(DeploymentRule),
+            Arc::new(AdminsAdminister),
             Arc::new(NoPolicies),
             audit,
             Arc::new(ManualClock::new(1_800_000_000)),
@@ -590,7 +629,9 @@ mod tests {
         let audit = Arc::new(Recorded::default());
         let door = door(Arc::clone(&audit));
         let vault: VaultName = "vault-one".parse().unwrap();
-        let user = Caller::identity(principal(false), "10.0.0.7".parse().ok(), "req-1".into());
+        let slot = GrantSlot::default();
+        let user = Caller::identity(principal(false), "10.0.0.7".parse().ok(), "req-1".into())
+            .noting_grant_in(Arc::clone(&slot));
         let signed = door
             .pass(
                 &user,
@@ -600,6 +641,7 @@ mod tests {
             )
             .await;
         assert_eq!(signed.unwrap(), 7);
+        assert_eq!(slot.get().map(|id| &**id), Some("a-1"));
         let ran = std::sync::atomic::AtomicBool::new(false);
         let refused = door
             .pass(
@@ -703,28 +745,5 @@ mod tests {
                 .map(|a| a.data_action(strongroom_core::vault::VaultKind::ManagedHsm)),
             Some("Microsoft.KeyVault/managedHsm/keys/sign/action")
         );
-    }
-
-    #[test]
-    fn the_deployment_rule_allows_only_what_it_names() {
-        let rule = DeploymentRule;
-        let vault: VaultName = "vault-one".parse().unwrap();
-        let user = Caller::identity(principal(false), None, "r".into());
-        let admin = Caller::identity(principal(true), None, "r".into());
-        let nobody = Caller::anonymous(None, "r".into());
-        let job = Caller::system("scheduler", "run".into());
-        let keys = Scope::Keys(vault);
-        let allowed = |c: &Caller, op| matches!(rule.authorize(c, op, &keys), Decision::Allow(_));
-        assert!(allowed(&user, Operation::KeyCreate));
-        assert!(!allowed(&user, Operation::VaultCreate));
-        assert!(!allowed(&user, Operation::IdentityCreate));
-        assert!(allowed(&admin, Operation::VaultCreate));
-        assert!(allowed(&admin, Operation::KeySign));
-        assert!(!allowed(&nobody, Operation::KeyGet));
-        assert!(!allowed(&nobody, Operation::VaultList));
-        assert!(allowed(&nobody, Operation::TokenIssue));
-        assert!(allowed(&job, Operation::KeyPurge));
-        assert!(allowed(&job, Operation::VaultCreate));
-        assert!(!allowed(&job, Operation::TokenIssue));
     }
 }

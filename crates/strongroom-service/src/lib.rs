@@ -3,6 +3,7 @@
 //! the store, the crypto provider (slow work on the bounded pool) and the clock; the server
 //! crate only parses requests, calls one of them and maps the result.
 
+pub mod access;
 mod backup;
 mod cache;
 pub mod door;

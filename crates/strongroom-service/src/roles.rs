@@ -12,6 +12,7 @@ use strongroom_core::rbac::{
     role_definition_guid,
 };
 
+use crate::access::AccessCache;
 use crate::door::{Caller, Door, Operation, Scope};
 use crate::vaults::OpenVault;
 
@@ -34,12 +35,24 @@ pub struct RoleService {
     store: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
     door: Arc<Door>,
+    access: Arc<AccessCache>,
 }
 
 impl RoleService {
-    /// A service over these ports.
-    pub fn new(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, door: Arc<Door>) -> Self {
-        Self { store, clock, door }
+    /// A service over these ports; changes to assignments drop what `access` holds of the
+    /// vault.
+    pub fn new(
+        store: Arc<dyn KeyStore>,
+        clock: Arc<dyn Clock>,
+        door: Arc<Door>,
+        access: Arc<AccessCache>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            door,
+            access,
+        }
     }
 
     /// The role definitions of a vault or pool.
@@ -100,6 +113,7 @@ impl RoleService {
                     created: self.clock.now(),
                 };
                 self.store.insert_role_assignment(&assignment).await?;
+                self.access.forget(Some(&assignment.vault));
                 Ok(assignment)
             })
             .await
@@ -166,10 +180,12 @@ impl RoleService {
         self.door
             .pass(caller, Operation::RoleAssignmentDelete, door_scope, async {
                 let found = self.find_at(vault, scope, name).await?;
-                self.store
+                let removed = self
+                    .store
                     .delete_role_assignment(&vault.vault.name, &found.name)
-                    .await?
-                    .ok_or_else(|| assignment_not_found(name))
+                    .await?;
+                self.access.forget(Some(&vault.vault.name));
+                removed.ok_or_else(|| assignment_not_found(name))
             })
             .await
     }

@@ -12,6 +12,7 @@ use strongroom_core::ports::{CryptoProvider, KeyProtector, KeyStore, SealPurpose
 use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 use zeroize::Zeroizing;
 
+use crate::access::AccessCache;
 use crate::door::{Caller, Door, Operation, Scope};
 
 /// A vault with its KEK unsealed, ready for key operations.
@@ -49,6 +50,7 @@ pub struct VaultService {
     clock: Arc<dyn Clock>,
     protector: Arc<dyn KeyProtector>,
     door: Arc<Door>,
+    access: Arc<AccessCache>,
     open: RwLock<HashMap<VaultName, Arc<OpenVault>>>,
 }
 
@@ -60,6 +62,7 @@ impl VaultService {
         clock: Arc<dyn Clock>,
         protector: Arc<dyn KeyProtector>,
         door: Arc<Door>,
+        access: Arc<AccessCache>,
     ) -> Self {
         Self {
             store,
@@ -67,6 +70,7 @@ impl VaultService {
             clock,
             protector,
             door,
+            access,
             open: RwLock::new(HashMap::new()),
         }
     }
@@ -168,8 +172,14 @@ impl VaultService {
         Ok(open)
     }
 
-    /// Forgets a cached vault (deleted elsewhere), or all of them.
+    /// Forgets who may use a vault (its role assignments changed elsewhere).
+    pub fn forget_access(&self, name: &VaultName) {
+        self.access.forget(Some(name));
+    }
+
+    /// Forgets a cached vault (deleted elsewhere) and who may use it, or all of them.
     pub fn forget(&self, name: Option<&VaultName>) {
+        self.access.forget(name);
         if let Ok(mut map) = self.open.write() {
             match name {
                 Some(name) => {
@@ -184,7 +194,9 @@ impl VaultService {
         if let Ok(mut map) = self.open.write() {
             map.remove(name);
         }
-        if self.store.delete_vault(name).await? {
+        let deleted = self.store.delete_vault(name).await?;
+        self.access.forget(Some(name));
+        if deleted {
             Ok(())
         } else {
             Err(DomainError::VaultNotFound {

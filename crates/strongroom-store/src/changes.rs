@@ -21,6 +21,8 @@ pub enum Change {
     Key(VaultName, KeyName),
     /// A vault (deleted).
     Vault(VaultName),
+    /// Who may do what in a vault or pool (a role assignment made or removed).
+    Access(VaultName),
     /// Notifications may have been missed: forget everything.
     Reset,
 }
@@ -30,6 +32,7 @@ impl Change {
         match self {
             Self::Key(v, k) => format!("k/{v}/{k}"),
             Self::Vault(v) => format!("v/{v}"),
+            Self::Access(v) => format!("a/{v}"),
             Self::Reset => "r".into(),
         }
     }
@@ -42,6 +45,7 @@ impl Change {
                 _ => Self::Reset,
             },
             (Some("v"), Some(v), None) => v.parse().map_or(Self::Reset, Self::Vault),
+            (Some("a"), Some(v), None) => v.parse().map_or(Self::Reset, Self::Access),
             _ => Self::Reset,
         }
     }
@@ -107,6 +111,8 @@ mod tests {
         assert_eq!(Change::decode(&key.encode()), key);
         let vault = Change::Vault("vault1".parse().unwrap());
         assert_eq!(Change::decode(&vault.encode()), vault);
+        let access = Change::Access("vault1".parse().unwrap());
+        assert_eq!(Change::decode(&access.encode()), access);
         assert_eq!(Change::decode("garbage"), Change::Reset);
     }
 }

@@ -25,6 +25,8 @@ fn from_row(row: &AnyRow) -> DomainResult<RoleAssignment> {
     })
 }
 
+use crate::changes::Change;
+
 impl SqlStore {
     pub(crate) async fn insert_role_assignment_impl(&self, a: &RoleAssignment) -> DomainResult<()> {
         let sql =
@@ -45,6 +47,7 @@ impl SqlStore {
                     storage(e)
                 }
             })?;
+        self.announce(Change::Access(a.vault.clone())).await;
         Ok(())
     }
 
@@ -77,6 +80,9 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(storage)?;
+        if row.is_some() {
+            self.announce(Change::Access(vault.clone())).await;
+        }
         row.as_ref().map(from_row).transpose()
     }
 

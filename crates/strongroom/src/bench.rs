@@ -101,9 +101,11 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
         .servers
         .clone()
         .unwrap_or_else(|| vec![client.credentials().server_url.clone()]);
+    // The load runs as a workload identity holding the roles it needs, as applications do.
+    let workload = setup(&client).await?;
     let mut nodes = Vec::new();
     for server in servers {
-        let mut creds = client.credentials().clone();
+        let mut creds = workload.clone();
         creds.server_url = server.trim_end_matches('/').to_owned();
         nodes.push(Arc::new(Client::with_protocol(creds, !args.http2).await?));
     }
@@ -114,7 +116,7 @@ pub async fn run(client: Client, args: BenchArgs) -> anyhow::Result<()> {
     if let Err(e) = strongroom_service::sched::batch_current_thread() {
         eprintln!("warning: {e}; the load generator keeps the default policy");
     }
-    setup(&first).await?;
+    create_keys(&first).await?;
     if args.populate > 0 {
         populate(&first, args.populate, args.concurrency).await?;
     }
@@ -208,7 +210,11 @@ async fn ignore_conflict(result: Result<Value, ClientError>) -> anyhow::Result<(
     }
 }
 
-async fn setup(client: &Client) -> anyhow::Result<()> {
+const WORKLOAD: &str = "bench-workload";
+
+/// Creates the vaults and pool, and the workload identity with Crypto Officer on the vaults and
+/// Crypto User on the pool; returns the workload's credentials.
+async fn setup(client: &Client) -> anyhow::Result<strongroom_client::Credentials> {
     let body = json!({"sku": "premium", "retention_days": 7});
     ignore_conflict(
         client
@@ -228,6 +234,65 @@ async fn setup(client: &Client) -> anyhow::Result<()> {
             .await,
     )
     .await?;
+    match client
+        .admin(Method::DELETE, &format!("/identities/{WORKLOAD}"), None)
+        .await
+    {
+        Ok(_) | Err(ClientError::Server { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let created = client
+        .admin(
+            Method::POST,
+            &format!("/identities/{WORKLOAD}"),
+            Some(&json!({})),
+        )
+        .await?;
+    let text = |k: &str| {
+        created
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("the new identity has no {k}"))
+    };
+    let oid = text("object_id")?;
+    for (vault, role) in [
+        ("bench-vault", "Key Vault Crypto Officer"),
+        ("bench-fill", "Key Vault Crypto Officer"),
+    ] {
+        let body =
+            json!({"properties": {"scope": "/", "roleDefinitionId": role, "principalId": oid}});
+        let name = uuid::Uuid::new_v4();
+        client
+            .admin(
+                Method::PUT,
+                &format!("/vaults/{vault}/roleAssignments/{name}"),
+                Some(&body),
+            )
+            .await?;
+    }
+    let body =
+        json!({"properties": {"roleDefinitionId": "Managed HSM Crypto User", "principalId": oid}});
+    let path = format!(
+        "/providers/Microsoft.Authorization/roleAssignments/{}",
+        uuid::Uuid::new_v4()
+    );
+    client
+        .data(
+            &Container::Hsm("bench-pool".into()),
+            Method::PUT,
+            &path,
+            Some(&body),
+        )
+        .await?;
+    let mut creds = client.credentials().clone();
+    creds.client_id = text("client_id")?;
+    creds.client_secret = text("client_secret")?;
+    Ok(creds)
+}
+
+/// The keys the scenarios use.
+async fn create_keys(client: &Client) -> anyhow::Result<()> {
     let vault = Container::Vault("bench-vault".into());
     let pool = Container::Hsm("bench-pool".into());
     client

@@ -223,6 +223,16 @@ pub enum IdentityAction {
         /// Make it an administrator.
         #[arg(long)]
         admin: bool,
+        /// A role to assign to it at once (with --vault-name or --hsm-name), e.g. "Key Vault
+        /// Crypto Officer".
+        #[arg(long, requires = "place")]
+        role: Option<String>,
+        /// The vault or pool of --role.
+        #[command(flatten)]
+        at: Target,
+        /// The scope of --role: `/`, `/keys` or `/keys/NAME`.
+        #[arg(long, default_value = "/")]
+        scope: String,
     },
     /// List.
     List,
@@ -236,6 +246,7 @@ pub enum IdentityAction {
 
 /// Which vault or pool (default: the default vault).
 #[derive(Debug, Clone, Args)]
+#[group(id = "place", multiple = false)]
 pub struct Target {
     /// Vault name.
     #[arg(long, conflicts_with = "hsm_name")]

@@ -83,14 +83,41 @@ async fn container(client: &Client, kind: &str, action: ContainerAction) -> anyh
 
 async fn identity(client: &Client, action: IdentityAction) -> anyhow::Result<Value> {
     Ok(match action {
-        IdentityAction::Create { name, admin } => {
-            client
+        IdentityAction::Create {
+            name,
+            admin,
+            role,
+            at,
+            scope,
+        } => {
+            let mut created = client
                 .admin(
                     Method::POST,
                     &format!("/identities/{name}"),
                     Some(&json!({ "admin": admin })),
                 )
-                .await?
+                .await?;
+            if let Some(role) = role {
+                let oid = created
+                    .get("object_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let assigned =
+                    match crate::roles::assign(client, &at, &role, &oid, &scope, None).await {
+                        Ok(assigned) => assigned,
+                        Err(e) => {
+                            // No identity without the role it was created for.
+                            let path = format!("/identities/{name}");
+                            let _ = client.admin(Method::DELETE, &path, None).await;
+                            return Err(e);
+                        }
+                    };
+                if let Some(map) = created.as_object_mut() {
+                    map.insert("role_assignment".into(), assigned);
+                }
+            }
+            created
         }
         IdentityAction::List => client.admin(Method::GET, "/identities", None).await?,
         IdentityAction::Delete { name } => {

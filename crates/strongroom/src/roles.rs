@@ -132,6 +132,28 @@ async fn definitions(client: &Client, place: &Place) -> anyhow::Result<Value> {
         .await
 }
 
+/// Assigns `role` at `scope` of the vault or pool `at` to `oid`, under `name` (default: a new
+/// GUID); returns the assignment.
+pub async fn assign(
+    client: &Client,
+    at: &Target,
+    role: &str,
+    oid: &str,
+    scope: &str,
+    name: Option<String>,
+) -> anyhow::Result<Value> {
+    let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let body = json!({"properties": {
+        "scope": scope,
+        "roleDefinitionId": role,
+        "principalId": oid,
+    }});
+    let tail = format!("roleAssignments/{name}");
+    place(at)?
+        .call(client, Method::PUT, scope, &tail, None, Some(&body))
+        .await
+}
+
 async fn assignment(client: &Client, action: AssignmentAction) -> anyhow::Result<Value> {
     match action {
         AssignmentAction::Create {
@@ -140,18 +162,7 @@ async fn assignment(client: &Client, action: AssignmentAction) -> anyhow::Result
             assignee_object_id,
             scope,
             name,
-        } => {
-            let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            let body = json!({"properties": {
-                "scope": scope,
-                "roleDefinitionId": role,
-                "principalId": assignee_object_id,
-            }});
-            let tail = format!("roleAssignments/{name}");
-            place(&at)?
-                .call(client, Method::PUT, &scope, &tail, None, Some(&body))
-                .await
-        }
+        } => assign(client, &at, &role, &assignee_object_id, &scope, name).await,
         AssignmentAction::List {
             at,
             scope,

@@ -136,6 +136,61 @@ impl TestApp {
         (status, code, body)
     }
 
+    /// The object id of the administrator the client acts as.
+    pub async fn admin_oid(&self) -> String {
+        let all = self
+            .client
+            .admin(Method::GET, "/identities", None)
+            .await
+            .unwrap();
+        all["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["client_id"] == self.creds.client_id.as_str())
+            .and_then(|i| i["object_id"].as_str())
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Assigns `role` (a name or GUID) at `scope` of a vault or pool to `oid`; returns the
+    /// assignment's name.
+    pub async fn assign(&self, at: &Container, role: &str, oid: &str, scope: &str) -> String {
+        let name = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::json!({"properties": {
+            "scope": scope, "roleDefinitionId": role, "principalId": oid}});
+        match at {
+            Container::Hsm(_) => {
+                let path = format!(
+                    "{}/providers/Microsoft.Authorization/roleAssignments/{name}",
+                    scope.trim_end_matches('/')
+                );
+                self.ok(at, Method::PUT, &path, Some(body)).await;
+            }
+            Container::Vault(vault) => {
+                self.client
+                    .admin(
+                        Method::PUT,
+                        &format!("/vaults/{vault}/roleAssignments/{name}"),
+                        Some(&body),
+                    )
+                    .await
+                    .unwrap();
+            }
+            Container::Default => panic!("name the vault"),
+        }
+        name
+    }
+
+    /// Gives the administrator the key roles of a pool (its Administrator role manages roles
+    /// only): Crypto User and Crypto Officer at `/`.
+    pub async fn use_pool_keys(&self, pool: &Container) {
+        let oid = self.admin_oid().await;
+        for role in ["Managed HSM Crypto User", "Managed HSM Crypto Officer"] {
+            self.assign(pool, role, &oid, "/").await;
+        }
+    }
+
     pub async fn tick(&self) -> PassReport {
         self.scheduler.run_once().await.unwrap()
     }

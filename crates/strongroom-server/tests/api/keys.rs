@@ -19,6 +19,7 @@ async fn container_kinds_enforce_key_types() {
         strongroom_client::Container::Vault("standard-one".into())
     };
     let hsm = app.container("pool-one", true, 7, false).await;
+    app.use_pool_keys(&hsm).await;
     let create = |kty: &str| json!({"kty": kty});
     app.ok(
         &premium,
@@ -365,6 +366,7 @@ async fn rsa_operations_and_enforcement() {
 async fn aes_operations_on_a_pool_and_random_bytes() {
     let app = TestApp::spawn().await;
     let hsm = app.container("pool-one", true, 7, false).await;
+    app.use_pool_keys(&hsm).await;
     let key = app
         .ok(
             &hsm,
@@ -462,6 +464,7 @@ async fn aes_operations_on_a_pool_and_random_bytes() {
 async fn import_keeps_the_key() {
     let app = TestApp::spawn().await;
     let hsm = app.container("pool-one", true, 7, false).await;
+    app.use_pool_keys(&hsm).await;
     let k = b64(&[0x11; 16]);
     let imported = app
         .ok(

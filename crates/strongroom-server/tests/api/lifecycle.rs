@@ -224,6 +224,7 @@ async fn backup_and_restore_keep_versions_and_material() {
         (StatusCode::BAD_REQUEST, "BadParameter")
     );
     let hsm = app.container("pool-one", true, 7, false).await;
+    app.use_pool_keys(&hsm).await;
     let (status, _, _) = app
         .err(
             &hsm,

@@ -523,14 +523,52 @@ async fn the_door_admits_administration_to_administrators_only() {
         .await
         .unwrap();
     let access = token["access_token"].as_str().unwrap();
-    // The data plane lets the identity in; administration does not.
-    let keys = http
-        .get(app.url("127.0.0.1", "/keys?api-version=7.6"))
-        .bearer_auth(access)
-        .send()
+    let oid = created["object_id"].as_str().unwrap();
+    let list_keys = async || {
+        http.get(app.url("127.0.0.1", "/keys?api-version=7.6"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    };
+    // No role, no keys: 403 naming the principal and the missing action.
+    let refused = list_keys().await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .headers()
+            .get("x-ms-keyvault-rbac-assignment-id")
+            .is_none()
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Forbidden");
+    assert_eq!(body["error"]["innererror"]["code"], "ForbiddenByRbac");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("oid={oid}")), "{message}");
+    assert!(
+        message.contains("Microsoft.KeyVault/vaults/keys/read"),
+        "{message}"
+    );
+    // A role assignment lets it in, and the answer names the assignment.
+    let default = Container::Vault("default".into());
+    let reader = app.assign(&default, "Key Vault Reader", oid, "/").await;
+    let keys = list_keys().await;
+    assert_eq!(keys.status(), StatusCode::OK);
+    assert_eq!(
+        keys.headers()["x-ms-keyvault-rbac-assignment-id"],
+        reader.as_str()
+    );
+    // Removing the assignment takes effect on the next request.
+    app.client
+        .admin(
+            Method::DELETE,
+            &format!("/vaults/default/roleAssignments/{reader}"),
+            None,
+        )
         .await
         .unwrap();
-    assert_eq!(keys.status(), StatusCode::OK);
+    assert_eq!(list_keys().await.status(), StatusCode::FORBIDDEN);
+    // Administration stays closed to it.
     let mut request_ids = std::collections::HashSet::new();
     for (method, path) in [
         (Method::GET, "/strongroom/v1/vaults"),
@@ -558,7 +596,7 @@ async fn the_door_admits_administration_to_administrators_only() {
             body["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("'worker' is not an administrator"),
+                .contains("'worker' (oid="),
             "{body}"
         );
     }
