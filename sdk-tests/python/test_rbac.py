@@ -183,3 +183,33 @@ def test_a_vault_role_given_with_the_cli_takes_effect(server, premium, premium_u
             user.create_ec_key("rbac-not-allowed", curve="P-256")
         assert info.value.status_code == 403
     cred.close()
+
+
+def test_an_access_policy_vault_answers_by_its_policies(server, admin):
+    name = "sdklegacy"
+    server.cli("vault", "create", "--name", name, "--retention-days", "7", "--enable-rbac-authorization", "false")
+    url = server.vault_url(name)
+    # The vault's creator holds every key permission.
+    with KeyClient(url, admin) as owner:
+        owner.create_rsa_key("legacy-key", size=2048)
+    oid, cred = _application(server, "legacy-workload")
+    with KeyClient(url, cred) as workload:
+        with pytest.raises(HttpResponseError) as info:
+            workload.get_key("legacy-key")
+        assert info.value.status_code == 403
+        assert info.value.response.json()["error"]["innererror"]["code"] == "ForbiddenByPolicy"
+        assert "does not have keys get permission" in info.value.message
+
+        server.cli("vault", "set-policy", "--name", name, "--object-id", oid, "--key-permissions", "get", "sign")
+        key = workload.get_key("legacy-key")
+        with CryptographyClient(key, cred) as crypto:
+            assert crypto.sign(SignatureAlgorithm.rs256, b"\x03" * 32).signature
+        with pytest.raises(HttpResponseError) as info:
+            workload.begin_delete_key("legacy-key")
+        assert info.value.status_code == 403
+
+        server.cli("vault", "delete-policy", "--name", name, "--object-id", oid)
+        with pytest.raises(HttpResponseError) as info:
+            workload.get_key("legacy-key")
+        assert info.value.status_code == 403
+    cred.close()

@@ -17,6 +17,10 @@ pub struct VaultCreate {
     /// Purge protection (default off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purge_protection: Option<bool>,
+    /// Role assignments authorize the data plane (default); `false` for access policies
+    /// (vaults only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_rbac_authorization: Option<bool>,
 }
 
 /// A vault or pool.
@@ -32,6 +36,8 @@ pub struct VaultInfo {
     pub retention_days: u16,
     /// Purge protection.
     pub purge_protection: bool,
+    /// Role assignments (true) or access policies (false) authorize the data plane.
+    pub enable_rbac_authorization: bool,
     /// Creation time.
     pub created: i64,
     /// The base URL clients use.

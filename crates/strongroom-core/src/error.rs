@@ -91,6 +91,9 @@ pub enum DomainError {
     /// No role assignment allows the caller this data action here.
     #[error("{0}")]
     ForbiddenByRbac(String),
+    /// No access policy gives the caller this permission on the vault.
+    #[error("{0}")]
+    ForbiddenByPolicy(String),
     /// No role assignment or role definition of that name at that scope.
     #[error("{0}")]
     RoleNotFound(String),

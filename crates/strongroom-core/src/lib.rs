@@ -5,6 +5,7 @@
 //! Nothing here performs I/O. Raw strings from the wire are parsed into these types at the edge
 //! (`FromStr` / `TryFrom`), so the rest of the system never handles unchecked input.
 
+pub mod access_policy;
 pub mod b64;
 pub mod clock;
 pub mod error;

@@ -177,6 +177,7 @@ mod tests {
             sku: Sku::Premium,
             retention: RetentionDays::new(7).unwrap(),
             purge_protection: true,
+            rbac_authorization: true,
             created: 0,
         };
         let deletion = Deletion::starting(&vault, 100);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::access_policy::AccessPolicy;
 use crate::clock::UnixTime;
 use crate::error::DomainResult;
 use crate::identity::Identity;
@@ -68,6 +69,12 @@ pub trait KeyStore: Send + Sync {
     ) -> DomainResult<Option<RoleAssignment>>;
     /// Every role assignment of a vault or pool, by name.
     async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>>;
+    /// Sets a principal's access policy on a vault (replacing its key permissions).
+    async fn put_access_policy(&self, policy: &AccessPolicy) -> DomainResult<()>;
+    /// Removes a principal's access policy; whether there was one.
+    async fn delete_access_policy(&self, vault: &VaultName, object_id: &str) -> DomainResult<bool>;
+    /// Every access policy of a vault, by object id.
+    async fn access_policies(&self, vault: &VaultName) -> DomainResult<Vec<AccessPolicy>>;
     /// Adds a vault; `VaultAlreadyExists` if the name is taken.
     async fn insert_vault(&self, vault: &StoredVault) -> DomainResult<()>;
     /// One vault.

@@ -119,6 +119,9 @@ pub struct Vault {
     pub retention: RetentionDays,
     /// Whether purge is refused until retention ends.
     pub purge_protection: bool,
+    /// Whether the data plane is authorized by role assignments (always, on pools) rather than
+    /// by access policies.
+    pub rbac_authorization: bool,
     /// Creation time.
     pub created: UnixTime,
 }
@@ -206,6 +209,7 @@ mod tests {
             sku,
             retention: RetentionDays::new(days).unwrap(),
             purge_protection: protect,
+            rbac_authorization: true,
             created: 0,
         }
     }

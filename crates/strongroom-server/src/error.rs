@@ -99,6 +99,12 @@ fn domain_response(e: DomainError) -> Response {
             m,
             Some("ForbiddenByRbac"),
         ),
+        D::ForbiddenByPolicy(m) => envelope(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            m,
+            Some("ForbiddenByPolicy"),
+        ),
         D::RoleNotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
         D::RoleAssignmentExists => envelope(
             StatusCode::CONFLICT,

@@ -358,6 +358,7 @@ async fn first_start(
             sku: Sku::Premium,
             retention: RetentionDays::DEFAULT,
             purge_protection: false,
+            rbac_authorization: true,
         };
         let bootstrap = Caller::system("first-start", Arc::from(state.node_id.as_str()));
         match state.vaults.create(&bootstrap, spec).await {

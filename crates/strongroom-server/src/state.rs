@@ -18,7 +18,7 @@ pub struct Inner {
     pub keys: Arc<KeyService>,
     /// Vaults and pools.
     pub vaults: Arc<VaultService>,
-    /// Role definitions and assignments.
+    /// Role definitions and assignments, and access policies.
     pub roles: Arc<strongroom_service::roles::RoleService>,
     /// Tokens and identities.
     pub auth: Arc<AuthService>,

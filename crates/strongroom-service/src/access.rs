@@ -8,6 +8,8 @@
 //!   administrators (Azure manages them in its management plane).
 //! - The deployment's administrators hold the Administrator role of every vault and pool ("Key
 //!   Vault Administrator": every data action; "Managed HSM Administrator": roles, not keys).
+//! - A vault created without RBAC authorization uses access policies instead: an identity may
+//!   perform an operation when its policy holds the operation's key permission.
 //! - Vaults, pools and identities are administered by administrators; the token service is
 //!   open to callers proving who they are; the server's own work may act on vaults and keys.
 //!
@@ -20,6 +22,7 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use strongroom_core::DomainError;
+use strongroom_core::access_policy::AccessPolicy;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::{KeyName, VaultName};
 use strongroom_core::ports::KeyStore;
@@ -29,12 +32,16 @@ use strongroom_core::vault::VaultKind;
 use crate::door::{Actor, Authorizer, Caller, Grant, Operation, Plane, Scope};
 use crate::tokens::Principal;
 
-/// What RBAC knows of one vault or pool.
+/// What authorization knows of one vault or pool.
 pub struct VaultAccess {
     /// Vault or pool.
     pub kind: VaultKind,
+    /// Whether role assignments (rather than access policies) authorize its data plane.
+    pub rbac: bool,
     /// Its role assignments.
     pub grants: Grants,
+    /// Its access policies (vaults without RBAC authorization).
+    pub policies: Vec<AccessPolicy>,
 }
 
 /// Each vault's and pool's access, read once from the store.
@@ -68,10 +75,18 @@ impl AccessCache {
                 name: vault.to_string(),
             })?;
         let kind = stored.vault.kind;
+        let rbac = stored.vault.rbac_authorization;
         let assignments = self.store.role_assignments(vault).await?;
+        let policies = if rbac {
+            Vec::new()
+        } else {
+            self.store.access_policies(vault).await?
+        };
         let access = Arc::new(VaultAccess {
             kind,
+            rbac,
             grants: Grants::new(kind, assignments),
+            policies,
         });
         if let Ok(mut map) = self.vaults.write()
             && self.generation.load(Ordering::SeqCst) == generation
@@ -155,6 +170,35 @@ impl RoleAuthorizer {
     }
 }
 
+/// The access-policy decision in a vault without RBAC authorization.
+fn by_policy(
+    principal: &Principal,
+    vault: &VaultName,
+    access: &VaultAccess,
+    operation: Operation,
+) -> DomainResult<Grant> {
+    let permission = operation.key_permission().ok_or_else(|| {
+        DomainError::bad(format!(
+            "{} is not an operation of a key vault.",
+            operation.name()
+        ))
+    })?;
+    let allowed = access
+        .policies
+        .iter()
+        .any(|p| p.object_id.eq_ignore_ascii_case(&principal.object_id) && p.allows(permission));
+    if allowed {
+        Ok(Grant::Rule("access policy"))
+    } else {
+        Err(DomainError::ForbiddenByPolicy(format!(
+            "The user, group or application 'appid={};oid={};name={}' does not have keys \
+             {permission} permission on key vault '{vault}'. For help resolving this issue, \
+             please see https://go.microsoft.com/fwlink/?linkid=2125287",
+            principal.client_id, principal.object_id, principal.name
+        )))
+    }
+}
+
 fn administrator_only(principal: &Principal) -> DomainResult<Grant> {
     if principal.admin {
         Ok(Grant::Rule("administrator"))
@@ -215,6 +259,9 @@ impl Authorizer for RoleAuthorizer {
             )));
         };
         let access = self.access.get(vault).await?;
+        if plane == Plane::Data && !access.rbac {
+            return by_policy(principal, vault, &access, operation);
+        }
         let action = match (plane, access.kind) {
             (Plane::Roles, VaultKind::Vault) => return administrator_only(principal),
             (Plane::Roles, VaultKind::ManagedHsm) => {
@@ -258,6 +305,7 @@ mod tests {
         for (name, kind) in [
             ("vault-one", VaultKind::Vault),
             ("pool-one", VaultKind::ManagedHsm),
+            ("legacy-one", VaultKind::Vault),
         ] {
             store
                 .insert_vault(&StoredVault {
@@ -267,6 +315,7 @@ mod tests {
                         sku: Sku::Premium,
                         retention: RetentionDays::DEFAULT,
                         purge_protection: false,
+                        rbac_authorization: kind == VaultKind::ManagedHsm || name != "legacy-one",
                         created: 0,
                     },
                     sealed_kek: vec![0; 60],
@@ -414,6 +463,41 @@ mod tests {
                 .await
                 .is_err()
         );
+        // A vault without RBAC authorization answers by its access policies only.
+        let legacy: VaultName = "legacy-one".parse().unwrap();
+        store
+            .put_access_policy(&AccessPolicy {
+                vault: legacy.clone(),
+                object_id: "user".into(),
+                keys: vec![strongroom_core::access_policy::KeyPermission::Get],
+                updated: 0,
+            })
+            .await
+            .unwrap();
+        store
+            .insert_role_assignment(&assignment(
+                "legacy-one",
+                "00000000-0000-0000-0000-000000000002",
+                RoleScope::Global,
+                "Key Vault Administrator",
+                "user",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            allowed(&user, Operation::KeyGet, &on_key(&legacy))
+                .await
+                .unwrap(),
+            Grant::Rule("access policy")
+        );
+        assert!(matches!(
+            allowed(&user, Operation::KeySign, &on_key(&legacy)).await,
+            Err(DomainError::ForbiddenByPolicy(m)) if m.contains("keys sign permission")
+        ));
+        assert!(matches!(
+            allowed(&admin, Operation::KeyGet, &on_key(&legacy)).await,
+            Err(DomainError::ForbiddenByPolicy(_))
+        ));
         let missing = Scope::Keys("no-such-vault".parse().unwrap());
         assert!(matches!(
             allowed(&admin, Operation::KeyList, &missing).await,

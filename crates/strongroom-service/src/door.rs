@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use strongroom_core::DomainError;
+use strongroom_core::access_policy::KeyPermission;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::{KeyName, VaultName};
 use strongroom_core::rbac::{KeyAction, RoleAction};
@@ -177,6 +178,12 @@ pub enum Operation {
     RoleAssignmentRead,
     /// Delete a role assignment.
     RoleAssignmentDelete,
+    /// Read a vault's access policies.
+    AccessPolicyList,
+    /// Set a principal's access policy.
+    AccessPolicySet,
+    /// Remove a principal's access policy.
+    AccessPolicyDelete,
 }
 
 /// How an operation is governed.
@@ -232,6 +239,9 @@ impl Operation {
             O::RoleAssignmentWrite => "RoleAssignmentCreate",
             O::RoleAssignmentRead => "RoleAssignmentGet",
             O::RoleAssignmentDelete => "RoleAssignmentDelete",
+            O::AccessPolicyList => "VaultAccessPolicyGet",
+            O::AccessPolicySet => "VaultAccessPolicySet",
+            O::AccessPolicyDelete => "VaultAccessPolicyDelete",
         }
     }
 
@@ -272,7 +282,40 @@ impl Operation {
             | O::RoleDefinitionRead
             | O::RoleAssignmentWrite
             | O::RoleAssignmentRead
-            | O::RoleAssignmentDelete => return None,
+            | O::RoleAssignmentDelete
+            | O::AccessPolicyList
+            | O::AccessPolicySet
+            | O::AccessPolicyDelete => return None,
+        })
+    }
+
+    /// The access-policy key permission a data-plane operation needs in a vault without RBAC
+    /// authorization. Reading and setting a rotation policy need `getrotationpolicy` and
+    /// `setrotationpolicy`, the permissions Key Vault added for them.
+    pub fn key_permission(self) -> Option<KeyPermission> {
+        use KeyPermission as P;
+        use Operation as O;
+        Some(match self {
+            O::KeyCreate => P::Create,
+            O::KeyImport => P::Import,
+            O::KeyGet | O::KeyGetDeleted => P::Get,
+            O::KeyList | O::KeyListVersions | O::KeyListDeleted => P::List,
+            O::KeyUpdate => P::Update,
+            O::KeyDelete => P::Delete,
+            O::KeyRecover => P::Recover,
+            O::KeyPurge => P::Purge,
+            O::KeyBackup => P::Backup,
+            O::KeyRestore => P::Restore,
+            O::KeyRotate => P::Rotate,
+            O::KeyRotationPolicyGet => P::GetRotationPolicy,
+            O::KeyRotationPolicySet => P::SetRotationPolicy,
+            O::KeyEncrypt => P::Encrypt,
+            O::KeyDecrypt => P::Decrypt,
+            O::KeyWrap => P::WrapKey,
+            O::KeyUnwrap => P::UnwrapKey,
+            O::KeySign => P::Sign,
+            O::KeyVerify => P::Verify,
+            _ => return None,
         })
     }
 
@@ -298,7 +341,10 @@ impl Operation {
             | O::VaultDelete
             | O::IdentityCreate
             | O::IdentityList
-            | O::IdentityDelete => Plane::Administration,
+            | O::IdentityDelete
+            | O::AccessPolicyList
+            | O::AccessPolicySet
+            | O::AccessPolicyDelete => Plane::Administration,
             O::RoleDefinitionRead
             | O::RoleAssignmentWrite
             | O::RoleAssignmentRead
@@ -328,6 +374,8 @@ impl Operation {
                 | O::IdentityDelete
                 | O::RoleAssignmentWrite
                 | O::RoleAssignmentDelete
+                | O::AccessPolicySet
+                | O::AccessPolicyDelete
         )
     }
 }
@@ -550,6 +598,7 @@ fn result_name<T>(outcome: &DomainResult<T>) -> &'static str {
         Err(
             D::Forbidden(_)
             | D::ForbiddenByRbac(_)
+            | D::ForbiddenByPolicy(_)
             | D::OperationRefused { .. }
             | D::PurgeProtected,
         ) => "Forbidden",
@@ -731,11 +780,21 @@ mod tests {
             O::RoleAssignmentWrite,
             O::RoleAssignmentRead,
             O::RoleAssignmentDelete,
+            O::AccessPolicyList,
+            O::AccessPolicySet,
+            O::AccessPolicyDelete,
         ];
         for op in all {
             assert_eq!(
                 op.key_action().is_some(),
                 op.plane() == Plane::Data,
+                "{op:?}"
+            );
+            // Every data-plane operation of a vault has its access-policy permission (random
+            // bytes come from pools only, which have no access policies).
+            assert_eq!(
+                op.key_permission().is_some(),
+                op.plane() == Plane::Data && op != O::GetRandomBytes,
                 "{op:?}"
             );
         }

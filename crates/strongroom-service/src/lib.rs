@@ -9,6 +9,7 @@ mod cache;
 pub mod door;
 pub mod keys;
 mod ops;
+pub mod policies;
 pub mod pool;
 pub mod protector;
 pub mod roles;

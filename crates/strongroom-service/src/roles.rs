@@ -30,12 +30,12 @@ pub struct NewAssignment {
     pub principal_id: String,
 }
 
-/// Roles and their assignments.
+/// Roles and their assignments, and the access policies of vaults without RBAC authorization.
 pub struct RoleService {
-    store: Arc<dyn KeyStore>,
-    clock: Arc<dyn Clock>,
-    door: Arc<Door>,
-    access: Arc<AccessCache>,
+    pub(crate) store: Arc<dyn KeyStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) door: Arc<Door>,
+    pub(crate) access: Arc<AccessCache>,
 }
 
 impl RoleService {

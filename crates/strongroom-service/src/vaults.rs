@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use strongroom_core::DomainError;
+use strongroom_core::access_policy::{AccessPolicy, KeyPermission};
 use strongroom_core::clock::Clock;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::VaultName;
@@ -13,7 +14,7 @@ use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 use zeroize::Zeroizing;
 
 use crate::access::AccessCache;
-use crate::door::{Caller, Door, Operation, Scope};
+use crate::door::{Actor, Caller, Door, Operation, Scope};
 
 /// A vault with its KEK unsealed, ready for key operations.
 pub struct OpenVault {
@@ -41,6 +42,9 @@ pub struct VaultSpec {
     pub retention: RetentionDays,
     /// Purge protection.
     pub purge_protection: bool,
+    /// Role assignments (true) or access policies (false) authorize the data plane; pools
+    /// always use role assignments.
+    pub rbac_authorization: bool,
 }
 
 /// Vault management and lookup.
@@ -75,11 +79,25 @@ impl VaultService {
         }
     }
 
-    /// Creates a vault or pool with a fresh KEK.
+    /// Creates a vault or pool with a fresh KEK. As `az keyvault create` does, an identity that
+    /// creates an access-policy vault gets an access policy with every key permission.
     pub async fn create(&self, caller: &Caller, spec: VaultSpec) -> DomainResult<Vault> {
         let scope = Scope::Vault(spec.name.clone());
         self.door
-            .pass(caller, Operation::VaultCreate, scope, self.insert(spec))
+            .pass(caller, Operation::VaultCreate, scope, async {
+                let vault = self.insert(spec).await?;
+                if let (false, Actor::Identity(creator)) = (vault.rbac_authorization, &caller.actor)
+                {
+                    let policy = AccessPolicy {
+                        vault: vault.name.clone(),
+                        object_id: creator.object_id.clone(),
+                        keys: KeyPermission::ALL.to_vec(),
+                        updated: self.clock.now(),
+                    };
+                    self.store.put_access_policy(&policy).await?;
+                }
+                Ok(vault)
+            })
             .await
     }
 
@@ -124,6 +142,7 @@ impl VaultService {
             },
             retention: spec.retention,
             purge_protection: spec.purge_protection,
+            rbac_authorization: spec.kind == VaultKind::ManagedHsm || spec.rbac_authorization,
             created: self.clock.now(),
         };
         let mut kek = Zeroizing::new([0u8; 32]);

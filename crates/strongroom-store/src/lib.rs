@@ -11,6 +11,7 @@
 
 pub mod changes;
 mod keys;
+mod policies;
 mod roles;
 mod rows;
 mod system;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
+use strongroom_core::access_policy::AccessPolicy;
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::Identity;
 use strongroom_core::key::KeyVersionRecord;
@@ -34,6 +35,7 @@ fn vault_from_row(row: &AnyRow) -> DomainResult<StoredVault> {
             retention: RetentionDays::new(u32::try_from(days).unwrap_or(0)).map_err(corrupt)?,
             purge_protection: row.try_get::<i64, _>(4).map_err(storage)? != 0,
             created: row.try_get(5).map_err(storage)?,
+            rbac_authorization: row.try_get::<i64, _>(7).map_err(storage)? != 0,
         },
         sealed_kek: row.try_get(6).map_err(storage)?,
     })
@@ -52,7 +54,7 @@ fn identity_from_row(row: &AnyRow) -> DomainResult<Identity> {
 }
 
 const VAULT_COLUMNS: &str =
-    "name, kind, sku, retention_days, purge_protection, created, sealed_kek";
+    "name, kind, sku, retention_days, purge_protection, created, sealed_kek, rbac_authorization";
 const IDENTITY_COLUMNS: &str = "object_id, name, client_id, secret_hash, admin, created";
 
 impl SqlStore {
@@ -97,11 +99,26 @@ impl KeyStore for SqlStore {
         self.role_assignments_impl(vault).await
     }
 
+    async fn put_access_policy(&self, policy: &AccessPolicy) -> DomainResult<()> {
+        self.count();
+        self.put_access_policy_impl(policy).await
+    }
+
+    async fn delete_access_policy(&self, vault: &VaultName, object_id: &str) -> DomainResult<bool> {
+        self.count();
+        self.delete_access_policy_impl(vault, object_id).await
+    }
+
+    async fn access_policies(&self, vault: &VaultName) -> DomainResult<Vec<AccessPolicy>> {
+        self.count();
+        self.access_policies_impl(vault).await
+    }
+
     async fn insert_vault(&self, stored: &StoredVault) -> DomainResult<()> {
         self.count();
         let v = &stored.vault;
         let sql =
-            format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+            format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
         sqlx::query(AssertSqlSafe(sql))
             .bind(v.name.as_str())
             .bind(v.kind.as_str())
@@ -110,6 +127,7 @@ impl KeyStore for SqlStore {
             .bind(i64::from(v.purge_protection))
             .bind(v.created)
             .bind(stored.sealed_kek.as_slice())
+            .bind(i64::from(v.rbac_authorization))
             .execute(&self.pool)
             .await
             .map_err(|e| {
@@ -155,7 +173,12 @@ impl KeyStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
-        for table in ["key_versions", "keys", "role_assignments"] {
+        for table in [
+            "key_versions",
+            "keys",
+            "role_assignments",
+            "access_policies",
+        ] {
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE vault = $1"
             )))

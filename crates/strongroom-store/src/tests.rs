@@ -28,6 +28,7 @@ fn vault(name: &str) -> StoredVault {
             sku: Sku::Premium,
             retention: RetentionDays::new(7).unwrap(),
             purge_protection: false,
+            rbac_authorization: true,
             created: 1,
         },
         sealed_kek: vec![1, 2, 3],
@@ -78,6 +79,62 @@ async fn conformance(store: &dyn KeyStore) {
     backup_restore(store).await;
     identities_and_secrets(store).await;
     role_assignments(store).await;
+    access_policies(store).await;
+}
+
+async fn access_policies(store: &dyn KeyStore) {
+    use strongroom_core::access_policy::{AccessPolicy, KeyPermission};
+    let mut legacy = vault("legacy");
+    legacy.vault.rbac_authorization = false;
+    store.insert_vault(&legacy).await.unwrap();
+    let stored = store.vault(&vn("legacy")).await.unwrap().unwrap();
+    assert!(!stored.vault.rbac_authorization);
+    let policy = |oid: &str, keys: &[&str]| AccessPolicy {
+        vault: vn("legacy"),
+        object_id: oid.into(),
+        keys: KeyPermission::parse_list(keys).unwrap(),
+        updated: 5,
+    };
+    store
+        .put_access_policy(&policy("oid-b", &["all"]))
+        .await
+        .unwrap();
+    store
+        .put_access_policy(&policy("oid-a", &["get", "sign"]))
+        .await
+        .unwrap();
+    // Setting again replaces the permissions.
+    store
+        .put_access_policy(&policy("oid-a", &["get", "release"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.access_policies(&vn("legacy")).await.unwrap(),
+        vec![
+            policy("oid-a", &["get", "release"]),
+            policy("oid-b", &["all"])
+        ]
+    );
+    assert!(
+        store
+            .delete_access_policy(&vn("legacy"), "oid-b")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_access_policy(&vn("legacy"), "oid-b")
+            .await
+            .unwrap()
+    );
+    assert!(store.delete_vault(&vn("legacy")).await.unwrap());
+    assert!(
+        store
+            .access_policies(&vn("legacy"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn role_assignments(store: &dyn KeyStore) {

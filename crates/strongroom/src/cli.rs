@@ -49,7 +49,7 @@ pub enum Command {
     Vault {
         /// Action.
         #[command(subcommand)]
-        action: ContainerAction,
+        action: VaultAction,
     },
     /// Manage managed HSM pools.
     Hsm {
@@ -195,6 +195,10 @@ pub enum ContainerAction {
         /// Refuse purge until retention ends (cannot be undone).
         #[arg(long)]
         purge_protection: bool,
+        /// `false` for a vault authorized by access policies (Key Vault's legacy model); role
+        /// assignments otherwise.
+        #[arg(long, action = clap::ArgAction::Set)]
+        enable_rbac_authorization: Option<bool>,
     },
     /// List.
     List,
@@ -207,6 +211,44 @@ pub enum ContainerAction {
     /// Delete with all its keys.
     Delete {
         /// Name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
+}
+
+/// Vault actions: those of pools, and access policies.
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Create, list, show, delete.
+    #[command(flatten)]
+    Common(ContainerAction),
+    /// Set a principal's key permissions on a vault created with --enable-rbac-authorization
+    /// false (the list replaces the previous one).
+    SetPolicy {
+        /// Vault name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// The principal's object id.
+        #[arg(long)]
+        object_id: String,
+        /// Key permissions: get list update create import delete recover backup restore decrypt
+        /// encrypt unwrapKey wrapKey verify sign purge release rotate getrotationpolicy
+        /// setrotationpolicy, or all.
+        #[arg(long, num_args = 1.., required = true)]
+        key_permissions: Vec<String>,
+    },
+    /// Remove a principal's access policy.
+    DeletePolicy {
+        /// Vault name.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// The principal's object id.
+        #[arg(long)]
+        object_id: String,
+    },
+    /// List a vault's access policies.
+    ListPolicies {
+        /// Vault name.
         #[arg(long, short = 'n')]
         name: String,
     },

@@ -9,7 +9,7 @@ use strongroom_client::{Client, Container};
 
 use crate::cli::{
     CipherArgs, Cli, Command, ContainerAction, IdentityAction, KeyAction, KeyProps, KeyRef,
-    PolicyAction, Target,
+    PolicyAction, Target, VaultAction,
 };
 use crate::output::print;
 
@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let result = match cli.command {
         Command::Serve(_) | Command::Init(_) | Command::Bench(_) => unreachable_serve()?,
-        Command::Vault { action } => container(&client, "vaults", action).await?,
+        Command::Vault { action } => vault(&client, action).await?,
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
         Command::Identity { action } => identity(&client, action).await?,
         Command::Key { action } => key(&client, action).await?,
@@ -53,6 +53,32 @@ fn unreachable_serve() -> anyhow::Result<Value> {
     bail!("serve and init are run by main and bench before this point")
 }
 
+async fn vault(client: &Client, action: VaultAction) -> anyhow::Result<Value> {
+    let policy = |name: &str, oid: &str| format!("/vaults/{name}/accessPolicies/{oid}");
+    Ok(match action {
+        VaultAction::Common(action) => container(client, "vaults", action).await?,
+        VaultAction::SetPolicy {
+            name,
+            object_id,
+            key_permissions,
+        } => {
+            let body = json!({"permissions": {"keys": key_permissions}});
+            client
+                .admin(Method::PUT, &policy(&name, &object_id), Some(&body))
+                .await?
+        }
+        VaultAction::DeletePolicy { name, object_id } => {
+            client
+                .admin(Method::DELETE, &policy(&name, &object_id), None)
+                .await?
+        }
+        VaultAction::ListPolicies { name } => {
+            let path = format!("/vaults/{name}/accessPolicies");
+            client.admin(Method::GET, &path, None).await?
+        }
+    })
+}
+
 async fn container(client: &Client, kind: &str, action: ContainerAction) -> anyhow::Result<Value> {
     Ok(match action {
         ContainerAction::Create {
@@ -60,9 +86,15 @@ async fn container(client: &Client, kind: &str, action: ContainerAction) -> anyh
             sku,
             retention_days,
             purge_protection,
+            enable_rbac_authorization,
         } => {
             let sku = (kind == "vaults").then_some(sku);
-            let body = json!({ "retention_days": retention_days, "purge_protection": purge_protection, "sku": sku });
+            let body = json!({
+                "retention_days": retention_days,
+                "purge_protection": purge_protection,
+                "sku": sku,
+                "enable_rbac_authorization": enable_rbac_authorization,
+            });
             client
                 .admin(Method::PUT, &format!("/{kind}/{name}"), Some(&body))
                 .await?

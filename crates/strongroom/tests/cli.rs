@@ -567,5 +567,38 @@ fn cli_manages_role_assignments_of_vaults_and_pools() {
         );
         assert_eq!(code, 3, "{err}");
     }
+    // An access-policy vault: its creator holds every permission; set-policy replaces.
+    server.cli(&[
+        "vault",
+        "create",
+        "--name",
+        "policy-vault",
+        "--enable-rbac-authorization",
+        "false",
+    ]);
+    let policy = |action: &str, extra: &[&str]| {
+        let args = [&["vault", action, "--name", "policy-vault"][..], extra].concat();
+        server.cli(&args)
+    };
+    let set = policy(
+        "set-policy",
+        &["--object-id", &oid, "--key-permissions", "get", "release"],
+    );
+    assert_eq!(set["permissions"]["keys"], json!(["get", "release"]));
+    assert_eq!(
+        policy("list-policies", &[])["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    policy("delete-policy", &["--object-id", &oid]);
+    assert_eq!(
+        policy("list-policies", &[])["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     server.terminate();
 }

@@ -38,6 +38,7 @@ fn info(s: &AppState, v: &Vault) -> VaultInfo {
         sku: v.sku.as_str().into(),
         retention_days: v.retention.days(),
         purge_protection: v.purge_protection,
+        enable_rbac_authorization: v.rbac_authorization,
         created: v.created,
         url: vault_url(s, v),
     }
@@ -66,6 +67,15 @@ async fn create(
             .retention_days
             .map_or(Ok(RetentionDays::DEFAULT), RetentionDays::new)?,
         purge_protection: p.purge_protection.unwrap_or(false),
+        rbac_authorization: match (kind, p.enable_rbac_authorization) {
+            (_, None | Some(true)) => true,
+            (VaultKind::Vault, Some(false)) => false,
+            (VaultKind::ManagedHsm, Some(false)) => {
+                return Err(ApiError::Domain(strongroom_core::DomainError::bad(
+                    "A managed HSM pool always uses its local RBAC: enable_rbac_authorization cannot be false.",
+                )));
+            }
+        },
     };
     let vault = s.vaults.create(c, spec).await?;
     Ok((StatusCode::CREATED, Json(info(s, &vault))))

@@ -11,6 +11,7 @@ mod ops;
 mod page;
 mod parse;
 pub mod rbac;
+mod vault_policies;
 mod vault_roles;
 
 use std::time::Instant;
@@ -108,6 +109,14 @@ fn management(state: &AppState) -> Router<AppState> {
             put(vault_roles::put)
                 .get(vault_roles::get)
                 .delete(vault_roles::delete),
+        )
+        .route(
+            "/strongroom/v1/vaults/{name}/accessPolicies",
+            get(vault_policies::list),
+        )
+        .route(
+            "/strongroom/v1/vaults/{name}/accessPolicies/{object_id}",
+            put(vault_policies::put).delete(vault_policies::delete),
         )
         .route("/strongroom/v1/managedhsms", get(admin::list_hsms))
         .route(

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::RequestCaller;
 use crate::state::AppState;
 
-async fn vault(s: &AppState, raw: &str) -> Result<Arc<OpenVault>, ApiError> {
+pub(crate) async fn vault(s: &AppState, raw: &str) -> Result<Arc<OpenVault>, ApiError> {
     let name = raw.parse().map_err(ApiError::Domain)?;
     let open = s.vaults.open(&name).await?;
     if open.vault.kind == VaultKind::Vault {

@@ -95,14 +95,7 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, (StatusCode, Value)> {
-        match self.client.data(at, method, path, body.as_ref()).await {
-            Ok(v) => Ok(v),
-            Err(ClientError::Server { status, body }) => Err((
-                status,
-                serde_json::from_str(&body).unwrap_or(Value::String(body)),
-            )),
-            Err(e) => panic!("transport error: {e}"),
-        }
+        call_as(&self.client, at, method, path, body).await
     }
 
     pub async fn ok(
@@ -153,6 +146,24 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A new identity of the deployment (no role, no policy) and a client acting as it.
+    pub async fn identity_client(&self, name: &str) -> (String, Client) {
+        let created = self
+            .client
+            .admin(
+                Method::POST,
+                &format!("/identities/{name}"),
+                Some(&serde_json::json!({})),
+            )
+            .await
+            .unwrap();
+        let mut creds = self.creds.clone();
+        creds.client_id = created["client_id"].as_str().unwrap().to_owned();
+        creds.client_secret = created["client_secret"].as_str().unwrap().to_owned();
+        let oid = created["object_id"].as_str().unwrap().to_owned();
+        (oid, Client::new(creds).await.unwrap())
+    }
+
     /// Assigns `role` (a name or GUID) at `scope` of a vault or pool to `oid`; returns the
     /// assignment's name.
     pub async fn assign(&self, at: &Container, role: &str, oid: &str, scope: &str) -> String {
@@ -197,6 +208,24 @@ impl TestApp {
 
     pub fn url(&self, host: &str, path: &str) -> String {
         format!("https://{host}:{}{path}", self.port)
+    }
+}
+
+/// A data-plane call by `client`: its answer, or the error status and body.
+pub async fn call_as(
+    client: &Client,
+    at: &Container,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, (StatusCode, Value)> {
+    match client.data(at, method, path, body.as_ref()).await {
+        Ok(v) => Ok(v),
+        Err(ClientError::Server { status, body }) => Err((
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )),
+        Err(e) => panic!("transport error: {e}"),
     }
 }
 

@@ -3,7 +3,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use strongroom_client::Container;
+
+use crate::helpers::{TestApp, call_as};
 
 #[tokio::test]
 async fn role_assignments_answer_as_managed_hsm_does() {
@@ -95,4 +97,133 @@ async fn role_assignments_answer_as_managed_hsm_does() {
         .await
         .unwrap_err();
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn access_policy_vaults_answer_by_their_policies_only() {
+    let app = TestApp::spawn().await;
+    let without_rbac = json!({"enable_rbac_authorization": false});
+    let created = app
+        .client
+        .admin(Method::PUT, "/vaults/legacy-one", Some(&without_rbac))
+        .await
+        .unwrap();
+    assert_eq!(created["enable_rbac_authorization"], false);
+    let legacy = Container::Vault("legacy-one".into());
+    // The creator holds every key permission, as az keyvault create gives it.
+    let policies = app
+        .client
+        .admin(Method::GET, "/vaults/legacy-one/accessPolicies", None)
+        .await
+        .unwrap();
+    let admin_oid = app.admin_oid().await;
+    assert_eq!(policies["value"][0]["objectId"], admin_oid.as_str());
+    assert_eq!(
+        policies["value"][0]["permissions"]["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    let ec = json!({"kty": "EC", "crv": "P-256"});
+    app.ok(&legacy, Method::POST, "/keys/k1/create", Some(ec.clone()))
+        .await;
+
+    let (oid, worker) = app.identity_client("legacy-worker").await;
+    let digest = json!({"alg": "ES256", "value": crate::helpers::b64(&[1u8; 32])});
+    let refused = call_as(&worker, &legacy, Method::GET, "/keys/k1", None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.0, StatusCode::FORBIDDEN);
+    assert_eq!(refused.1["error"]["code"], "Forbidden");
+    assert_eq!(
+        refused.1["error"]["innererror"]["code"],
+        "ForbiddenByPolicy"
+    );
+    let message = refused.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("oid={oid}")), "{message}");
+    assert!(
+        message.contains("does not have keys get permission on key vault 'legacy-one'"),
+        "{message}"
+    );
+
+    let client = &app.client;
+    let set = |keys: Value| {
+        let path = format!("/vaults/legacy-one/accessPolicies/{oid}");
+        let body = json!({"permissions": {"keys": keys}});
+        async move { client.admin(Method::PUT, &path, Some(&body)).await }
+    };
+    let policy = set(json!(["Get", "release"])).await.unwrap();
+    assert_eq!(policy["permissions"]["keys"], json!(["get", "release"]));
+    call_as(&worker, &legacy, Method::GET, "/keys/k1", None)
+        .await
+        .unwrap();
+    let sign = || {
+        call_as(
+            &worker,
+            &legacy,
+            Method::POST,
+            "/keys/k1//sign",
+            Some(digest.clone()),
+        )
+    };
+    let no_sign = sign().await.unwrap_err();
+    assert_eq!(no_sign.0, StatusCode::FORBIDDEN);
+    assert!(
+        no_sign.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("keys sign permission")
+    );
+    // The list replaces the previous one.
+    set(json!(["sign"])).await.unwrap();
+    sign().await.unwrap();
+    assert!(
+        call_as(&worker, &legacy, Method::GET, "/keys/k1", None)
+            .await
+            .is_err()
+    );
+    // Role assignments do not authorize an access-policy vault.
+    app.assign(&legacy, "Key Vault Administrator", &oid, "/")
+        .await;
+    app.client
+        .admin(
+            Method::DELETE,
+            &format!("/vaults/legacy-one/accessPolicies/{oid}"),
+            None,
+        )
+        .await
+        .unwrap();
+    let gone = sign().await.unwrap_err();
+    assert_eq!(gone.0, StatusCode::FORBIDDEN);
+
+    // Bad permissions, RBAC vaults and pools get a clear 400.
+    let bad = set(json!(["steal"])).await.unwrap_err();
+    assert!(
+        bad.to_string().contains("'steal' is not a key permission"),
+        "{bad}"
+    );
+    app.container("rbac-one", false, 7, false).await;
+    let on_rbac = app
+        .client
+        .admin(
+            Method::PUT,
+            &format!("/vaults/rbac-one/accessPolicies/{oid}"),
+            Some(&json!({"permissions": {"keys": ["get"]}})),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        on_rbac.to_string().contains("uses RBAC authorization"),
+        "{on_rbac}"
+    );
+    let pool = app
+        .client
+        .admin(Method::PUT, "/managedhsms/legacy-pool", Some(&without_rbac))
+        .await
+        .unwrap_err();
+    assert!(
+        pool.to_string().contains("always uses its local RBAC"),
+        "{pool}"
+    );
 }
