@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -612,6 +613,67 @@ def test_multinode_change_propagates(cluster, change):
         _report(f"propagation {change:12s}: observed on node3 after {elapsed * 1000:7.1f} ms ({probes} probes)")
     assert elapsed is not None, f"{change} through node 2 never reached node 3 (5 s)"
     assert elapsed < PROPAGATION_BOUND, f"{change} took {elapsed:.3f}s to reach node 3 (bound {PROPAGATION_BOUND}s)"
+
+
+def _bearer_get(url: str, token: str, ca_file: str) -> int:
+    """The HTTP status of a GET with this bearer token."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    context = ssl.create_default_context(cafile=ca_file)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("revocation", ["role_assignment", "access_policy", "identity"])
+def test_multinode_revocation_reaches_every_node(cluster, revocation):
+    """Removing a role assignment, changing an access policy or deleting an identity through
+    node 1 refuses the identity's next request on nodes 2 and 3, which had its token and its
+    access cached."""
+    from azure.identity import ClientSecretCredential
+
+    n1, n2, n3 = cluster.nodes
+    name, who = unique("mn-revoke"), unique("revoked")
+    if revocation == "access_policy":
+        vault = unique("mn-legacy")[:24]
+        cluster.cli("vault", "create", "--name", vault, "--retention-days", "7", "--enable-rbac-authorization", "false")
+        created = json.loads(cluster.cli("identity", "create", "--name", who).stdout)
+        cluster.cli("vault", "set-policy", "--name", vault, "--object-id", created["object_id"],
+                    "--key-permissions", "get")
+    else:
+        vault = VAULT
+        created = json.loads(cluster.cli(
+            "identity", "create", "--name", who, "--role", "Key Vault Crypto User", "--vault-name", vault,
+        ).stdout)
+    # The deployment's administrator creates the key (it holds every right in both models).
+    cluster.cli("key", "create", "--vault-name", vault, "--name", name, "--kty", "EC")
+    credential = ClientSecretCredential(
+        created["tenant_id"], created["client_id"], created["client_secret"],
+        authority=n1.bare_url, disable_instance_discovery=True,
+    )
+    token = credential.get_token("https://vault.azure.net/.default").token
+    credential.close()
+    urls = [f"{n.vault_url(vault)}/keys/{name}?api-version=7.6" for n in (n2, n3)]
+    for url in urls:  # both nodes now hold the verified token and the vault's access
+        assert _bearer_get(url, token, cluster.ca_file) == 200
+
+    if revocation == "role_assignment":
+        cluster.cli("role", "assignment", "delete", "--vault-name", vault, "--name", created["role_assignment"]["name"])
+        refused = 403
+    elif revocation == "access_policy":
+        cluster.cli("vault", "set-policy", "--name", vault, "--object-id", created["object_id"],
+                    "--key-permissions", "list")
+        refused = 403
+    else:
+        cluster.cli("identity", "delete", "--name", who)
+        refused = 401
+
+    for node, url in zip((n2, n3), urls):
+        elapsed, probes = _measure(lambda: _bearer_get(url, token, cluster.ca_file) == refused)
+        shown = "NOT within 5 s" if elapsed is None else f"after {elapsed * 1000:7.1f} ms"
+        _report(f"revocation {revocation:15s}: refused on {node.name} {shown} ({probes} probes)")
+        assert elapsed is not None and elapsed < PROPAGATION_BOUND, (revocation, node.name, elapsed)
 
 
 def test_multinode_concurrent_creates_of_one_name(cluster):

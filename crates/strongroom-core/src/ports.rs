@@ -186,8 +186,10 @@ pub trait KeyStore: Send + Sync {
     async fn identity_by_client_id(&self, client_id: &str) -> DomainResult<Option<Identity>>;
     /// All identities by name.
     async fn identities(&self) -> DomainResult<Vec<Identity>>;
-    /// Removes an identity; false if there was none.
-    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<bool>;
+    /// The identity with this object id.
+    async fn identity_by_object_id(&self, object_id: &str) -> DomainResult<Option<Identity>>;
+    /// Removes an identity; returns it, or `None` when there was none.
+    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<Option<Identity>>;
 
     /// A sealed server-wide secret (such as the token-signing key) by name.
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>>;

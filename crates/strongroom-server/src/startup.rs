@@ -291,7 +291,9 @@ impl Application {
 async fn watch_changes(state: &AppState) {
     use strongroom_store::changes::Change;
     let (keys, vaults) = (Arc::clone(&state.keys), Arc::clone(&state.vaults));
+    let auth = Arc::clone(&state.auth);
     let sink = Arc::new(move |change: Change| match change {
+        Change::Identity(object_id) => auth.forget_identity(&object_id),
         Change::Key(vault, name) => keys.forget_key(&vault, &name),
         Change::Access(vault) => vaults.forget_access(&vault),
         Change::Vault(vault) => {

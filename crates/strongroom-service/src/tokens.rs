@@ -52,6 +52,12 @@ pub enum TokenError {
     /// Wrong audience.
     #[error("AKV10022: Invalid audience.")]
     Audience,
+    /// The identity the token was issued to has been deleted.
+    #[error("AKV10000: The access token's identity no longer exists.")]
+    Revoked,
+    /// Whether the identity still exists could not be read.
+    #[error("The identity store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The token service and verifier.
@@ -171,9 +177,10 @@ impl AuthService {
         Ok((token, exp))
     }
 
-    /// Verifies a bearer token: signature, issuer, expiry. The audience is checked by the
-    /// caller against the resource it serves. Verified tokens are cached until they expire.
-    pub fn verify(&self, token: &str) -> Result<Arc<Principal>, TokenError> {
+    /// Verifies a bearer token: signature, issuer, expiry, and that its identity still exists.
+    /// The audience is checked by the caller against the resource it serves. Verified tokens
+    /// are cached until they expire or their identity is deleted (`forget_identity`).
+    pub async fn verify(&self, token: &str) -> Result<Arc<Principal>, TokenError> {
         let now = self.clock.now();
         if let Some((principal, exp)) = self
             .verified
@@ -192,6 +199,14 @@ impl AuthService {
             .verify(token)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let (principal, exp) = self.check_claims(&claims, now)?;
+        let exists = self
+            .store
+            .identity_by_object_id(&principal.object_id)
+            .await
+            .map_err(|e| TokenError::Unavailable(e.to_string()))?;
+        if exists.is_none() {
+            return Err(TokenError::Revoked);
+        }
         let principal = Arc::new(principal);
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= CACHE_LIMIT {
@@ -203,6 +218,14 @@ impl AuthService {
             cache.insert(token.to_owned(), (Arc::clone(&principal), exp));
         }
         Ok(principal)
+    }
+
+    /// Drops the cached tokens of a deleted identity (here, or on another node): its next
+    /// request is refused.
+    pub fn forget_identity(&self, object_id: &str) {
+        if let Ok(mut cache) = self.verified.lock() {
+            cache.retain(|_, (p, _)| p.object_id != object_id);
+        }
     }
 
     fn check_claims(&self, claims: &Value, now: i64) -> Result<(Principal, i64), TokenError> {
@@ -297,10 +320,12 @@ impl AuthService {
                 Operation::IdentityDelete,
                 Scope::Deployment,
                 async {
-                    if self.store.delete_identity(name).await? {
-                        Ok(())
-                    } else {
-                        Err(DomainError::bad(format!("No identity named '{name}'.")))
+                    match self.store.delete_identity(name).await? {
+                        Some(deleted) => {
+                            self.forget_identity(&deleted.object_id);
+                            Ok(())
+                        }
+                        None => Err(DomainError::bad(format!("No identity named '{name}'."))),
                     }
                 },
             )

@@ -1,7 +1,8 @@
-//! Change notifications between nodes: on PostgreSQL every key or vault write is announced
-//! with `NOTIFY`, and each node drops what it cached for that key, so a change made through
-//! any node takes effect on every node as soon as the notification arrives (milliseconds; the
-//! listener reconnects and clears all caches if its connection drops).
+//! Change notifications between nodes: on PostgreSQL every change to a key, a vault, who may
+//! use a vault, or an identity is announced with `NOTIFY`, and each node drops what it cached
+//! of it, so a change made through any node takes effect on every node as soon as the
+//! notification arrives (milliseconds; the listener reconnects and clears all caches if its
+//! connection drops).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +22,10 @@ pub enum Change {
     Key(VaultName, KeyName),
     /// A vault (deleted).
     Vault(VaultName),
-    /// Who may do what in a vault or pool (a role assignment made or removed).
+    /// Who may do what in a vault or pool (a role assignment or access policy changed).
     Access(VaultName),
+    /// An identity (by object id) was deleted: its tokens are no longer valid.
+    Identity(String),
     /// Notifications may have been missed: forget everything.
     Reset,
 }
@@ -33,6 +36,7 @@ impl Change {
             Self::Key(v, k) => format!("k/{v}/{k}"),
             Self::Vault(v) => format!("v/{v}"),
             Self::Access(v) => format!("a/{v}"),
+            Self::Identity(oid) => format!("i/{oid}"),
             Self::Reset => "r".into(),
         }
     }
@@ -46,6 +50,7 @@ impl Change {
             },
             (Some("v"), Some(v), None) => v.parse().map_or(Self::Reset, Self::Vault),
             (Some("a"), Some(v), None) => v.parse().map_or(Self::Reset, Self::Access),
+            (Some("i"), Some(oid), None) if !oid.is_empty() => Self::Identity(oid.to_owned()),
             _ => Self::Reset,
         }
     }
@@ -113,6 +118,8 @@ mod tests {
         assert_eq!(Change::decode(&vault.encode()), vault);
         let access = Change::Access("vault1".parse().unwrap());
         assert_eq!(Change::decode(&access.encode()), access);
+        let identity = Change::Identity("0f0e0d0c-0000-4000-8000-000000000001".into());
+        assert_eq!(Change::decode(&identity.encode()), identity);
         assert_eq!(Change::decode("garbage"), Change::Reset);
     }
 }

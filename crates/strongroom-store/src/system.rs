@@ -380,14 +380,25 @@ impl KeyStore for SqlStore {
         rows.iter().map(identity_from_row).collect()
     }
 
-    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<bool> {
+    async fn identity_by_object_id(&self, object_id: &str) -> DomainResult<Option<Identity>> {
         self.count();
-        let done = sqlx::query("DELETE FROM identities WHERE name = $1")
+        self.identity_where("object_id", object_id).await
+    }
+
+    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<Option<Identity>> {
+        self.count();
+        let sql = format!("DELETE FROM identities WHERE name = $1 RETURNING {IDENTITY_COLUMNS}");
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(name.as_str())
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await
             .map_err(storage)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = row.as_ref().map(identity_from_row).transpose()?;
+        if let Some(identity) = &deleted {
+            self.announce(crate::changes::Change::Identity(identity.object_id.clone()))
+                .await;
+        }
+        Ok(deleted)
     }
 
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>> {

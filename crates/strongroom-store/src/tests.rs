@@ -390,7 +390,18 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         Some(id.clone())
     );
     assert_eq!(store.identities().await.unwrap().len(), 1);
-    assert!(store.delete_identity(&id.name).await.unwrap());
+    assert_eq!(
+        store.identity_by_object_id(&id.object_id).await.unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(
+        store.delete_identity(&id.name).await.unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(
+        store.identity_by_object_id(&id.object_id).await.unwrap(),
+        None
+    );
     assert!(store.identity_by_client_id("cid").await.unwrap().is_none());
 
     assert_eq!(

@@ -40,21 +40,43 @@ fn bearer(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn authenticate(state: &AppState, req: &Request) -> Result<Arc<Principal>, ApiError> {
+/// The request's context and bearer token (owned: a request is not shared between threads,
+/// so no reference to it may cross an await).
+fn bearer_of(state: &AppState, req: &Request) -> Result<(Arc<RequestCtx>, String), ApiError> {
     let ctx = req
         .extensions()
         .get::<Arc<RequestCtx>>()
         .cloned()
         .ok_or_else(|| ApiError::NotFound("no request context".into()))?;
-    let token = bearer(req).ok_or_else(|| challenge(state, &ctx, MISSING.into()))?;
-    let principal = state
-        .auth
-        .verify(token)
-        .map_err(|e| challenge(state, &ctx, e.to_string()))?;
+    let token = bearer(req)
+        .map(str::to_owned)
+        .ok_or_else(|| challenge(state, &ctx, MISSING.into()))?;
+    Ok((ctx, token))
+}
+
+async fn verified(
+    state: &AppState,
+    ctx: Arc<RequestCtx>,
+    token: String,
+) -> Result<Arc<Principal>, ApiError> {
+    let principal = state.auth.verify(&token).await.map_err(|e| match e {
+        TokenError::Unavailable(m) => ApiError::Domain(strongroom_core::DomainError::Storage(m)),
+        e => challenge(state, &ctx, e.to_string()),
+    })?;
     if !ctx.accepts_audience(&principal.audience) {
         return Err(challenge(state, &ctx, TokenError::Audience.to_string()));
     }
     Ok(principal)
+}
+
+/// The request with the principal its token proves attached, or the refusal.
+async fn authenticated(state: &AppState, mut req: Request) -> Result<Request, Response> {
+    let (ctx, token) = bearer_of(state, &req).map_err(IntoResponse::into_response)?;
+    let principal = verified(state, ctx, token)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    req.extensions_mut().insert(principal);
+    Ok(req)
 }
 
 /// The data plane's gate, one layer: a supported `api-version` (400 otherwise, before any
@@ -62,40 +84,31 @@ fn authenticate(state: &AppState, req: &Request) -> Result<Arc<Principal>, ApiEr
 /// answer the RBAC allowed names the role assignment in `x-ms-keyvault-rbac-assignment-id`.
 pub async fn require_data_plane(
     State(state): State<AppState>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     const ASSIGNMENT: HeaderName = HeaderName::from_static("x-ms-keyvault-rbac-assignment-id");
     if let Err(e) = check_api_version(&req) {
         return e.into_response();
     }
-    match authenticate(&state, &req) {
-        Ok(principal) => {
-            let granted = GrantSlot::default();
-            req.extensions_mut().insert(principal);
-            req.extensions_mut().insert(Arc::clone(&granted));
-            let mut response = next.run(req).await;
-            if let Some(value) = granted.get().and_then(|id| HeaderValue::from_str(id).ok()) {
-                response.headers_mut().insert(ASSIGNMENT, value);
-            }
-            response
-        }
-        Err(e) => e.into_response(),
+    let mut req = match authenticated(&state, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    let granted = GrantSlot::default();
+    req.extensions_mut().insert(Arc::clone(&granted));
+    let mut response = next.run(req).await;
+    if let Some(value) = granted.get().and_then(|id| HeaderValue::from_str(id).ok()) {
+        response.headers_mut().insert(ASSIGNMENT, value);
     }
+    response
 }
 
 /// Requires a valid token for the addressed resource, of any identity: what the identity may
 /// do is the service's door to decide.
-pub async fn require_token(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    match authenticate(&state, &req) {
-        Ok(principal) => {
-            req.extensions_mut().insert(principal);
-            next.run(req).await
-        }
-        Err(e) => e.into_response(),
+pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match authenticated(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(refused) => refused,
     }
 }

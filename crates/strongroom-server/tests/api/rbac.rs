@@ -227,3 +227,63 @@ async fn access_policy_vaults_answer_by_their_policies_only() {
         "{pool}"
     );
 }
+
+#[tokio::test]
+async fn a_deleted_identity_and_a_removed_assignment_are_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let vault = app.container("revoke-one", false, 7, false).await;
+    app.ok(
+        &vault,
+        Method::POST,
+        "/keys/k1/create",
+        Some(json!({"kty": "EC"})),
+    )
+    .await;
+    let (oid, worker) = app.identity_client("short-lived").await;
+    let token = worker.token_for(&vault).await.unwrap();
+    let http = app.client.http();
+    let get = || {
+        http.get(app.url(
+            "revoke-one.vault.strongroom.localhost",
+            "/keys/k1?api-version=7.6",
+        ))
+        .bearer_auth(&token)
+        .send()
+    };
+    assert_eq!(get().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let reader = app
+        .assign(&vault, "Key Vault Reader", &oid, "/keys/k1")
+        .await;
+    let allowed = get().await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed.headers()["x-ms-keyvault-rbac-assignment-id"],
+        reader.as_str()
+    );
+    app.client
+        .admin(
+            Method::DELETE,
+            &format!("/vaults/revoke-one/roleAssignments/{reader}"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(get().await.unwrap().status(), StatusCode::FORBIDDEN);
+    app.assign(&vault, "Key Vault Reader", &oid, "/").await;
+    assert_eq!(get().await.unwrap().status(), StatusCode::OK);
+    // Deleting the identity refuses the token it holds, though the token has not expired.
+    app.client
+        .admin(Method::DELETE, "/identities/short-lived", None)
+        .await
+        .unwrap();
+    let refused = get().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("identity no longer exists"),
+        "{body}"
+    );
+}
