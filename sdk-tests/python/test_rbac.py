@@ -213,3 +213,41 @@ def test_an_access_policy_vault_answers_by_its_policies(server, admin):
             workload.get_key("legacy-key")
         assert info.value.status_code == 403
     cred.close()
+
+
+def test_a_custom_role_grants_exactly_its_data_actions(server, hsm, hsm_url, access):
+    from azure.keyvault.administration import KeyVaultPermission
+
+    hsm.create_ec_key("custom-role-key", curve="P-256")
+    peek = KeyVaultPermission(data_actions=[KeyVaultDataAction.READ_HSM_KEY])
+    role = access.set_role_definition(
+        KeyVaultRoleScope.GLOBAL, role_name="Key peeker", description="reads keys", permissions=[peek]
+    )
+    assert role.role_type == "CustomRole"
+    assert role.permissions[0].data_actions == [KeyVaultDataAction.READ_HSM_KEY]
+    assert role.name in [d.name for d in access.list_role_definitions(KeyVaultRoleScope.GLOBAL)]
+    # Updating keeps the GUID.
+    renamed = access.set_role_definition(
+        KeyVaultRoleScope.GLOBAL, name=role.name, role_name="Key peeker", description="reads keys only",
+        permissions=[peek],
+    )
+    assert (renamed.name, renamed.description) == (role.name, "reads keys only")
+    # A built-in role's GUID cannot be reused.
+    with pytest.raises(HttpResponseError) as info:
+        access.set_role_definition(KeyVaultRoleScope.GLOBAL, name=CRYPTO_USER, role_name="Mine", permissions=[peek])
+    assert info.value.status_code == 400
+    assert "Cannot re-use the name/GUID matching that of a built-in role" in info.value.message
+
+    oid, cred = _application(server, "custom-role-user")
+    assignment = access.create_role_assignment(KeyVaultRoleScope.GLOBAL, role.id, oid)
+    with KeyClient(hsm_url, cred) as user:
+        key = user.get_key("custom-role-key")
+        with CryptographyClient(key, cred) as crypto:
+            with pytest.raises(HttpResponseError) as info:
+                crypto.sign(SignatureAlgorithm.es256, b"\x04" * 32)
+            assert info.value.status_code == 403
+    access.delete_role_assignment(KeyVaultRoleScope.GLOBAL, assignment.name)
+    access.delete_role_definition(KeyVaultRoleScope.GLOBAL, role.name)
+    with pytest.raises(ResourceNotFoundError):
+        access.get_role_definition(KeyVaultRoleScope.GLOBAL, role.name)
+    cred.close()

@@ -17,7 +17,7 @@ use crate::key::{
 };
 use crate::lifecycle::Deletion;
 use crate::names::{IdentityName, KeyName, KeyVersion, VaultName};
-use crate::rbac::RoleAssignment;
+use crate::rbac::{RoleAssignment, RoleDefinition};
 use crate::rotation::RotationPolicy;
 use crate::vault::Vault;
 
@@ -69,6 +69,16 @@ pub trait KeyStore: Send + Sync {
     ) -> DomainResult<Option<RoleAssignment>>;
     /// Every role assignment of a vault or pool, by name.
     async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>>;
+    /// Creates or replaces a custom role definition of a vault or pool.
+    async fn put_role_definition(
+        &self,
+        vault: &VaultName,
+        definition: &RoleDefinition,
+    ) -> DomainResult<()>;
+    /// Removes a custom role definition; whether there was one.
+    async fn delete_role_definition(&self, vault: &VaultName, name: &str) -> DomainResult<bool>;
+    /// The custom role definitions of a vault or pool, by GUID.
+    async fn role_definitions(&self, vault: &VaultName) -> DomainResult<Vec<RoleDefinition>>;
     /// Sets a principal's access policy on a vault (replacing its key permissions).
     async fn put_access_policy(&self, policy: &AccessPolicy) -> DomainResult<()>;
     /// Removes a principal's access policy; whether there was one.

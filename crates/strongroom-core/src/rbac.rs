@@ -670,13 +670,22 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// The assignments of a vault or pool of `kind`; assignments of roles that no longer exist
-    /// grant nothing.
-    pub fn new(kind: VaultKind, assignments: Vec<RoleAssignment>) -> Self {
+    /// The assignments of a vault or pool of `kind`, whose custom roles are `custom`;
+    /// assignments of roles that no longer exist grant nothing.
+    pub fn new(
+        kind: VaultKind,
+        assignments: Vec<RoleAssignment>,
+        custom: &[RoleDefinition],
+    ) -> Self {
         let assignments = assignments
             .into_iter()
             .filter_map(|a| {
-                let role = builtin_role(kind, &a.role_definition)?;
+                let role = builtin_role(kind, &a.role_definition).or_else(|| {
+                    custom
+                        .iter()
+                        .find(|d| d.id.eq_ignore_ascii_case(&a.role_definition))
+                        .cloned()
+                })?;
                 Some((a, role))
             })
             .collect();
@@ -859,6 +868,7 @@ mod tests {
                             principal_id: "OID-1".into(),
                             created: 0,
                         }],
+                        &[],
                     );
                     for action in KeyAction::ALL {
                         let data_action = action.data_action(kind);

@@ -77,6 +77,7 @@ impl AccessCache {
         let kind = stored.vault.kind;
         let rbac = stored.vault.rbac_authorization;
         let assignments = self.store.role_assignments(vault).await?;
+        let custom = self.store.role_definitions(vault).await?;
         let policies = if rbac {
             Vec::new()
         } else {
@@ -85,7 +86,7 @@ impl AccessCache {
         let access = Arc::new(VaultAccess {
             kind,
             rbac,
-            grants: Grants::new(kind, assignments),
+            grants: Grants::new(kind, assignments, &custom),
             policies,
         });
         if let Ok(mut map) = self.vaults.write()

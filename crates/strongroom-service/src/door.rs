@@ -172,6 +172,10 @@ pub enum Operation {
     TokenIssue,
     /// Read role definitions.
     RoleDefinitionRead,
+    /// Create or update a custom role definition.
+    RoleDefinitionWrite,
+    /// Delete a custom role definition.
+    RoleDefinitionDelete,
     /// Create a role assignment.
     RoleAssignmentWrite,
     /// Read role assignments.
@@ -236,6 +240,8 @@ impl Operation {
             O::IdentityDelete => "IdentityDelete",
             O::TokenIssue => "TokenIssue",
             O::RoleDefinitionRead => "RoleDefinitionGet",
+            O::RoleDefinitionWrite => "RoleDefinitionCreate",
+            O::RoleDefinitionDelete => "RoleDefinitionDelete",
             O::RoleAssignmentWrite => "RoleAssignmentCreate",
             O::RoleAssignmentRead => "RoleAssignmentGet",
             O::RoleAssignmentDelete => "RoleAssignmentDelete",
@@ -280,6 +286,8 @@ impl Operation {
             | O::IdentityDelete
             | O::TokenIssue
             | O::RoleDefinitionRead
+            | O::RoleDefinitionWrite
+            | O::RoleDefinitionDelete
             | O::RoleAssignmentWrite
             | O::RoleAssignmentRead
             | O::RoleAssignmentDelete
@@ -324,6 +332,8 @@ impl Operation {
         use Operation as O;
         Some(match self {
             O::RoleDefinitionRead => RoleAction::ReadDefinitions,
+            O::RoleDefinitionWrite => RoleAction::WriteDefinitions,
+            O::RoleDefinitionDelete => RoleAction::DeleteDefinitions,
             O::RoleAssignmentWrite => RoleAction::WriteAssignments,
             O::RoleAssignmentRead => RoleAction::ReadAssignments,
             O::RoleAssignmentDelete => RoleAction::DeleteAssignments,
@@ -346,6 +356,8 @@ impl Operation {
             | O::AccessPolicySet
             | O::AccessPolicyDelete => Plane::Administration,
             O::RoleDefinitionRead
+            | O::RoleDefinitionWrite
+            | O::RoleDefinitionDelete
             | O::RoleAssignmentWrite
             | O::RoleAssignmentRead
             | O::RoleAssignmentDelete => Plane::Roles,
@@ -372,6 +384,8 @@ impl Operation {
                 | O::VaultDelete
                 | O::IdentityCreate
                 | O::IdentityDelete
+                | O::RoleDefinitionWrite
+                | O::RoleDefinitionDelete
                 | O::RoleAssignmentWrite
                 | O::RoleAssignmentDelete
                 | O::AccessPolicySet
@@ -777,6 +791,8 @@ mod tests {
             O::IdentityDelete,
             O::TokenIssue,
             O::RoleDefinitionRead,
+            O::RoleDefinitionWrite,
+            O::RoleDefinitionDelete,
             O::RoleAssignmentWrite,
             O::RoleAssignmentRead,
             O::RoleAssignmentDelete,

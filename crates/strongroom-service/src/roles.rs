@@ -8,9 +8,12 @@ use strongroom_core::clock::Clock;
 use strongroom_core::error::DomainResult;
 use strongroom_core::ports::KeyStore;
 use strongroom_core::rbac::{
-    RoleAssignment, RoleDefinition, RoleScope, builtin_role, builtin_roles, is_guid,
+    RoleAssignment, RoleDefinition, RoleScope, RoleType, builtin_role, builtin_roles, is_guid,
     role_definition_guid,
 };
+
+/// Custom role definitions per vault or pool, as Managed HSM limits them.
+const CUSTOM_ROLE_LIMIT: usize = 50;
 
 use crate::access::AccessCache;
 use crate::door::{Caller, Door, Operation, Scope};
@@ -55,7 +58,8 @@ impl RoleService {
         }
     }
 
-    /// The role definitions of a vault or pool.
+    /// The role definitions of a vault or pool: the built-in roles of its kind and its custom
+    /// roles.
     pub async fn definitions(
         &self,
         caller: &Caller,
@@ -64,7 +68,9 @@ impl RoleService {
         let scope = Scope::Vault(vault.vault.name.clone());
         self.door
             .pass(caller, Operation::RoleDefinitionRead, scope, async {
-                Ok(builtin_roles(vault.vault.kind))
+                let mut all = builtin_roles(vault.vault.kind);
+                all.extend(self.store.role_definitions(&vault.vault.name).await?);
+                Ok(all)
             })
             .await
     }
@@ -79,7 +85,94 @@ impl RoleService {
         let scope = Scope::Vault(vault.vault.name.clone());
         self.door
             .pass(caller, Operation::RoleDefinitionRead, scope, async {
-                find_role(vault, name)
+                self.find_role(vault, name).await
+            })
+            .await
+    }
+
+    /// Creates or replaces a custom role definition (at scope `/` only, as Managed HSM
+    /// allows); returns it.
+    pub async fn put_definition(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        scope: &RoleScope,
+        definition: RoleDefinition,
+    ) -> DomainResult<RoleDefinition> {
+        let door_scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleDefinitionWrite, door_scope, async {
+                if *scope != RoleScope::Global {
+                    return Err(DomainError::bad(
+                        "Role definitions are created at scope '/' only.",
+                    ));
+                }
+                let definition = RoleDefinition {
+                    id: definition.id.to_ascii_lowercase(),
+                    kind: vault.vault.kind,
+                    role_type: RoleType::Custom,
+                    ..definition
+                };
+                definition.validate_custom()?;
+                if builtin_role(vault.vault.kind, &definition.role_name).is_some() {
+                    return Err(DomainError::bad(format!(
+                        "'{}' is the name of a built-in role.",
+                        definition.role_name
+                    )));
+                }
+                let existing = self.store.role_definitions(&vault.vault.name).await?;
+                if existing.iter().any(|d| {
+                    d.id != definition.id && d.role_name.eq_ignore_ascii_case(&definition.role_name)
+                }) {
+                    return Err(DomainError::bad(format!(
+                        "A custom role named '{}' exists already.",
+                        definition.role_name
+                    )));
+                }
+                let replaces = existing.iter().any(|d| d.id == definition.id);
+                if !replaces && existing.len() >= CUSTOM_ROLE_LIMIT {
+                    return Err(DomainError::bad(format!(
+                        "A vault or pool holds at most {CUSTOM_ROLE_LIMIT} custom role definitions."
+                    )));
+                }
+                self.store
+                    .put_role_definition(&vault.vault.name, &definition)
+                    .await?;
+                self.access.forget(Some(&vault.vault.name));
+                Ok(definition)
+            })
+            .await
+    }
+
+    /// Deletes a custom role definition that no assignment uses; returns it.
+    pub async fn delete_definition(
+        &self,
+        caller: &Caller,
+        vault: &OpenVault,
+        name: &str,
+    ) -> DomainResult<RoleDefinition> {
+        let door_scope = Scope::Vault(vault.vault.name.clone());
+        self.door
+            .pass(caller, Operation::RoleDefinitionDelete, door_scope, async {
+                let found = self.find_role(vault, name).await?;
+                if found.role_type == RoleType::BuiltIn {
+                    return Err(DomainError::bad(format!(
+                        "The built-in role '{}' cannot be deleted.",
+                        found.role_name
+                    )));
+                }
+                let assignments = self.store.role_assignments(&vault.vault.name).await?;
+                if let Some(used) = assignments.iter().find(|a| a.role_definition == found.id) {
+                    return Err(DomainError::bad(format!(
+                        "The role '{}' is assigned (assignment '{}'): remove its assignments first.",
+                        found.role_name, used.name
+                    )));
+                }
+                self.store
+                    .delete_role_definition(&vault.vault.name, &found.id)
+                    .await?;
+                self.access.forget(Some(&vault.vault.name));
+                Ok(found)
             })
             .await
     }
@@ -103,7 +196,7 @@ impl RoleService {
                 if new.principal_id.trim().is_empty() {
                     return Err(DomainError::bad("The role assignment needs a principalId."));
                 }
-                let role = find_role(vault, &new.role)?;
+                let role = self.find_role(vault, &new.role).await?;
                 let assignment = RoleAssignment {
                     vault: vault.vault.name.clone(),
                     name: new.name.to_ascii_lowercase(),
@@ -213,13 +306,24 @@ fn assignment_not_found(name: &str) -> DomainError {
     ))
 }
 
-/// A role of the vault's kind by GUID, full id or built-in name.
-fn find_role(vault: &OpenVault, id_or_name: &str) -> DomainResult<RoleDefinition> {
-    let kind = vault.vault.kind;
-    let key = role_definition_guid(id_or_name).unwrap_or_else(|_| id_or_name.to_owned());
-    builtin_role(kind, &key).ok_or_else(|| {
-        DomainError::RoleNotFound(format!(
-            "The role definition '{id_or_name}' does not exist."
-        ))
-    })
+impl RoleService {
+    /// A role of the vault by GUID, full id or name: built-in or custom.
+    async fn find_role(&self, vault: &OpenVault, id_or_name: &str) -> DomainResult<RoleDefinition> {
+        let kind = vault.vault.kind;
+        let key = role_definition_guid(id_or_name).unwrap_or_else(|_| id_or_name.to_owned());
+        if let Some(role) = builtin_role(kind, &key) {
+            return Ok(role);
+        }
+        let custom = self.store.role_definitions(&vault.vault.name).await?;
+        custom
+            .into_iter()
+            .find(|d| {
+                d.id.eq_ignore_ascii_case(&key) || d.role_name.eq_ignore_ascii_case(id_or_name)
+            })
+            .ok_or_else(|| {
+                DomainError::RoleNotFound(format!(
+                    "The role definition '{id_or_name}' does not exist."
+                ))
+            })
+    }
 }

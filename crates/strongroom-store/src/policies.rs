@@ -46,17 +46,8 @@ impl SqlStore {
         vault: &VaultName,
         object_id: &str,
     ) -> DomainResult<bool> {
-        let done = sqlx::query("DELETE FROM access_policies WHERE vault = $1 AND object_id = $2")
-            .bind(vault.as_str())
-            .bind(object_id)
-            .execute(&self.pool)
+        self.delete_access_row("access_policies", "object_id", vault, object_id)
             .await
-            .map_err(storage)?;
-        let removed = done.rows_affected() > 0;
-        if removed {
-            self.announce(Change::Access(vault.clone())).await;
-        }
-        Ok(removed)
     }
 
     pub(crate) async fn access_policies_impl(

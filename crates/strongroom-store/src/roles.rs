@@ -1,11 +1,11 @@
-//! Role assignments of vaults and pools.
+//! Role assignments and custom role definitions of vaults and pools.
 
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::VaultName;
-use strongroom_core::rbac::{RoleAssignment, RoleScope};
+use strongroom_core::rbac::{RoleAssignment, RoleDefinition, RoleScope, RoleType};
 
 use crate::{SqlStore, is_unique_violation, storage};
 
@@ -97,5 +97,96 @@ impl SqlStore {
             .await
             .map_err(storage)?;
         rows.iter().map(from_row).collect()
+    }
+}
+
+fn definition_from_row(row: &AnyRow) -> DomainResult<RoleDefinition> {
+    let corrupt = |e: String| DomainError::Storage(format!("corrupt role definition: {e}"));
+    let kind: String = row.try_get(1).map_err(storage)?;
+    let permissions: String = row.try_get(4).map_err(storage)?;
+    Ok(RoleDefinition {
+        id: row.try_get(0).map_err(storage)?,
+        kind: kind
+            .parse()
+            .map_err(|e: DomainError| corrupt(e.to_string()))?,
+        role_name: row.try_get(2).map_err(storage)?,
+        description: row.try_get(3).map_err(storage)?,
+        role_type: RoleType::Custom,
+        permissions: serde_json::from_str(&permissions).map_err(|e| corrupt(e.to_string()))?,
+    })
+}
+
+impl SqlStore {
+    pub(crate) async fn put_role_definition_impl(
+        &self,
+        vault: &VaultName,
+        d: &RoleDefinition,
+    ) -> DomainResult<()> {
+        let permissions = serde_json::to_string(&d.permissions)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO role_definitions (vault, name, kind, role_name, description, permissions) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (vault, name) DO UPDATE SET \
+             role_name = excluded.role_name, description = excluded.description, \
+             permissions = excluded.permissions",
+        )
+        .bind(vault.as_str())
+        .bind(d.id.as_str())
+        .bind(d.kind.as_str())
+        .bind(d.role_name.as_str())
+        .bind(d.description.as_str())
+        .bind(permissions)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        self.announce(Change::Access(vault.clone())).await;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_role_definition_impl(
+        &self,
+        vault: &VaultName,
+        name: &str,
+    ) -> DomainResult<bool> {
+        self.delete_access_row("role_definitions", "name", vault, name)
+            .await
+    }
+
+    /// Deletes the row of `table` whose `column` is `key` in `vault` (a change of who may do
+    /// what there, announced); whether there was one.
+    pub(crate) async fn delete_access_row(
+        &self,
+        table: &str,
+        column: &str,
+        vault: &VaultName,
+        key: &str,
+    ) -> DomainResult<bool> {
+        let sql = format!("DELETE FROM {table} WHERE vault = $1 AND {column} = $2");
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(vault.as_str())
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        let removed = done.rows_affected() > 0;
+        if removed {
+            self.announce(Change::Access(vault.clone())).await;
+        }
+        Ok(removed)
+    }
+
+    pub(crate) async fn role_definitions_impl(
+        &self,
+        vault: &VaultName,
+    ) -> DomainResult<Vec<RoleDefinition>> {
+        let rows = sqlx::query(
+            "SELECT name, kind, role_name, description, permissions FROM role_definitions \
+             WHERE vault = $1 ORDER BY name",
+        )
+        .bind(vault.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        rows.iter().map(definition_from_row).collect()
     }
 }

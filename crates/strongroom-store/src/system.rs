@@ -12,7 +12,7 @@ use strongroom_core::key::KeyVersionRecord;
 use strongroom_core::lifecycle::Deletion;
 use strongroom_core::names::{IdentityName, KeyName, KeyVersion, VaultName};
 use strongroom_core::ports::{DeletedKey, KeyStore, PolicyEntry, StoredVault};
-use strongroom_core::rbac::RoleAssignment;
+use strongroom_core::rbac::{RoleAssignment, RoleDefinition};
 use strongroom_core::rotation::RotationPolicy;
 use strongroom_core::vault::{RetentionDays, Vault};
 
@@ -99,6 +99,25 @@ impl KeyStore for SqlStore {
         self.role_assignments_impl(vault).await
     }
 
+    async fn put_role_definition(
+        &self,
+        vault: &VaultName,
+        definition: &RoleDefinition,
+    ) -> DomainResult<()> {
+        self.count();
+        self.put_role_definition_impl(vault, definition).await
+    }
+
+    async fn delete_role_definition(&self, vault: &VaultName, name: &str) -> DomainResult<bool> {
+        self.count();
+        self.delete_role_definition_impl(vault, name).await
+    }
+
+    async fn role_definitions(&self, vault: &VaultName) -> DomainResult<Vec<RoleDefinition>> {
+        self.count();
+        self.role_definitions_impl(vault).await
+    }
+
     async fn put_access_policy(&self, policy: &AccessPolicy) -> DomainResult<()> {
         self.count();
         self.put_access_policy_impl(policy).await
@@ -177,6 +196,7 @@ impl KeyStore for SqlStore {
             "key_versions",
             "keys",
             "role_assignments",
+            "role_definitions",
             "access_policies",
         ] {
             sqlx::query(AssertSqlSafe(format!(

@@ -80,6 +80,60 @@ async fn conformance(store: &dyn KeyStore) {
     identities_and_secrets(store).await;
     role_assignments(store).await;
     access_policies(store).await;
+    role_definitions(store).await;
+}
+
+async fn role_definitions(store: &dyn KeyStore) {
+    use strongroom_core::rbac::{Permission, RoleDefinition, RoleType};
+    store.insert_vault(&vault("custom-roles")).await.unwrap();
+    let mut reader = RoleDefinition {
+        id: "c0000000-0000-4000-8000-000000000001".into(),
+        role_name: "Key reader".into(),
+        description: "reads keys".into(),
+        role_type: RoleType::Custom,
+        kind: VaultKind::Vault,
+        permissions: vec![Permission {
+            data_actions: vec!["Microsoft.KeyVault/vaults/keys/read".into()],
+            ..Permission::default()
+        }],
+    };
+    store
+        .put_role_definition(&vn("custom-roles"), &reader)
+        .await
+        .unwrap();
+    reader.role_name = "Key reader v2".into();
+    store
+        .put_role_definition(&vn("custom-roles"), &reader)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.role_definitions(&vn("custom-roles")).await.unwrap(),
+        vec![reader.clone()]
+    );
+    assert!(
+        store
+            .delete_role_definition(&vn("custom-roles"), &reader.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_role_definition(&vn("custom-roles"), &reader.id)
+            .await
+            .unwrap()
+    );
+    store
+        .put_role_definition(&vn("custom-roles"), &reader)
+        .await
+        .unwrap();
+    assert!(store.delete_vault(&vn("custom-roles")).await.unwrap());
+    assert!(
+        store
+            .role_definitions(&vn("custom-roles"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn access_policies(store: &dyn KeyStore) {

@@ -176,6 +176,34 @@ pub enum DefinitionAction {
         #[arg(long)]
         name: String,
     },
+    /// Create a custom role: `--role-definition` is JSON (or `@FILE`) as az takes it:
+    /// `{"roleName", "description", "dataActions", "notDataActions", "name"?}`.
+    Create {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// The role as JSON, or @FILE.
+        #[arg(long)]
+        role_definition: String,
+    },
+    /// Update a custom role: the JSON names it with "name" (its GUID).
+    Update {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// The role as JSON, or @FILE.
+        #[arg(long)]
+        role_definition: String,
+    },
+    /// Delete a custom role, by name or GUID.
+    Delete {
+        /// Where.
+        #[command(flatten)]
+        at: Target,
+        /// Role name or GUID.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// Vault and pool actions.

@@ -241,10 +241,70 @@ async fn definition(client: &Client, action: DefinitionAction) -> anyhow::Result
         DefinitionAction::List { at } => definitions(client, &place(&at)?).await,
         DefinitionAction::Show { at, name } => {
             let all = definitions(client, &place(&at)?).await?;
-            items(&all)
-                .find(|d| names_role(d, &name))
-                .cloned()
-                .with_context(|| format!("no role definition named '{name}'"))
+            find_definition(&all, &name)
+        }
+        DefinitionAction::Create {
+            at,
+            role_definition,
+        } => put_definition(client, &place(&at)?, &role_definition, false).await,
+        DefinitionAction::Update {
+            at,
+            role_definition,
+        } => put_definition(client, &place(&at)?, &role_definition, true).await,
+        DefinitionAction::Delete { at, name } => {
+            let place = place(&at)?;
+            let all = definitions(client, &place).await?;
+            let found = find_definition(&all, &name)?;
+            let guid = text(&found, "/name").context("the role definition has no name")?;
+            let tail = format!("roleDefinitions/{guid}");
+            place
+                .call(client, Method::DELETE, "/", &tail, None, None)
+                .await
         }
     }
+}
+
+fn find_definition(all: &Value, name: &str) -> anyhow::Result<Value> {
+    items(all)
+        .find(|d| names_role(d, name))
+        .cloned()
+        .with_context(|| format!("no role definition named '{name}'"))
+}
+
+/// Creates (a new GUID unless the JSON names one) or updates (the JSON must name it) a custom
+/// role from az's flat JSON.
+async fn put_definition(
+    client: &Client,
+    place: &Place,
+    raw: &str,
+    update: bool,
+) -> anyhow::Result<Value> {
+    let text_of = match raw.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the role definition file {path}"))?,
+        None => raw.to_owned(),
+    };
+    let role: Value = serde_json::from_str(&text_of).context("the role definition is not JSON")?;
+    let list = |k: &str| role.get(k).cloned().unwrap_or_else(|| json!([]));
+    let name = match (text(&role, "/name"), update) {
+        (Some(name), _) => name.to_owned(),
+        (None, false) => uuid::Uuid::new_v4().to_string(),
+        (None, true) => bail!("an update names the role definition's GUID in \"name\""),
+    };
+    let body = json!({"properties": {
+        "roleName": role.get("roleName").cloned().unwrap_or(Value::Null),
+        "description": role.get("description").cloned().unwrap_or_else(|| json!("")),
+        "type": "CustomRole",
+        "assignableScopes": ["/"],
+        "permissions": [{
+            "actions": list("actions"),
+            "notActions": list("notActions"),
+            "dataActions": list("dataActions"),
+            "notDataActions": list("notDataActions"),
+        }],
+    }});
+    let tail = format!("roleDefinitions/{name}");
+    place
+        .call(client, Method::PUT, "/", &tail, None, Some(&body))
+        .await
 }

@@ -478,19 +478,12 @@ fn cli_manages_role_assignments_of_vaults_and_pools() {
         ("--vault-name", "role-vault", "Key Vault Crypto Officer"),
         ("--hsm-name", "role-pool", "Managed HSM Crypto User"),
     ] {
-        let assign = |scope: &str| {
-            let args = [
-                "create",
-                flag,
-                place,
-                "--role",
-                role,
-                "--assignee-object-id",
-                &oid,
-            ];
-            let scope = ["--scope", scope];
-            server.cli(&[&["role", "assignment"][..], &args, &scope].concat())
+        let assign_role = |role: &str, scope: &str| {
+            let args = ["create", flag, place, "--role", role];
+            let to = ["--assignee-object-id", &oid, "--scope", scope];
+            server.cli(&[&["role", "assignment"][..], &args, &to].concat())
         };
+        let assign = |scope: &str| assign_role(role, scope);
         let created = assign("/keys");
         assert_eq!(created["properties"]["principalId"], oid.as_str());
         assert_eq!(created["properties"]["scope"], "/keys");
@@ -566,6 +559,48 @@ fn cli_manages_role_assignments_of_vaults_and_pools() {
             ],
         );
         assert_eq!(code, 3, "{err}");
+
+        // A custom role: created, assigned, not deletable while assigned, then deleted.
+        let action = if flag == "--hsm-name" {
+            "Microsoft.KeyVault/managedHsm/keys/read/action"
+        } else {
+            "Microsoft.KeyVault/vaults/keys/read"
+        };
+        let json = format!(
+            r#"{{"roleName": "Key peeker", "description": "reads keys", "dataActions": ["{action}"]}}"#
+        );
+        let definition = |verb: &str, extra: &[&str]| {
+            let args = [&["role", "definition", verb, flag, place][..], extra].concat();
+            server.run(&server.credentials(), &args)
+        };
+        let (code, out, err) = definition("create", &["--role-definition", &json]);
+        assert_eq!(code, 0, "{err}");
+        let custom: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(custom["properties"]["type"], "CustomRole");
+        assert_eq!(
+            custom["properties"]["permissions"][0]["dataActions"][0],
+            action
+        );
+        let peek = assign_role("Key peeker", "/keys");
+        let (code, _, err) = definition("delete", &["--name", "Key peeker"]);
+        assert_eq!(code, 1, "deleting an assigned role: {err}");
+        assert!(err.contains("is assigned"), "{err}");
+        let name = peek["name"].as_str().unwrap();
+        server.cli(&[
+            "role",
+            "assignment",
+            "delete",
+            flag,
+            place,
+            "--name",
+            name,
+            "--scope",
+            "/keys",
+        ]);
+        let (code, _, err) = definition("delete", &["--name", "Key peeker"]);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, _) = definition("show", &["--name", "Key peeker"]);
+        assert_ne!(code, 0);
     }
     // An access-policy vault: its creator holds every permission; set-policy replaces.
     server.cli(&[

@@ -81,7 +81,9 @@ fn data_plane(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/providers/Microsoft.Authorization/roleDefinitions/{name}",
-            get(rbac::get_definition),
+            get(rbac::get_definition)
+                .put(rbac::put_definition)
+                .delete(rbac::delete_definition),
         )
         .route_layer(from_fn_with_state(state.clone(), require_data_plane))
 }
@@ -99,6 +101,12 @@ fn management(state: &AppState) -> Router<AppState> {
         .route(
             "/strongroom/v1/vaults/{name}/roleDefinitions",
             get(vault_roles::definitions),
+        )
+        .route(
+            "/strongroom/v1/vaults/{name}/roleDefinitions/{definition}",
+            get(vault_roles::definition)
+                .put(vault_roles::put_definition)
+                .delete(vault_roles::delete_definition),
         )
         .route(
             "/strongroom/v1/vaults/{name}/roleAssignments",

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use strongroom_core::DomainError;
-use strongroom_core::rbac::{RoleAssignment, RoleDefinition, RoleScope, RoleType};
+use strongroom_core::rbac::{Permission, RoleAssignment, RoleDefinition, RoleScope, RoleType};
 use strongroom_core::vault::VaultKind;
 use strongroom_service::roles::NewAssignment;
 
@@ -98,6 +98,63 @@ pub(crate) fn definition_json(d: &RoleDefinition) -> Value {
                 RoleType::Custom => "CustomRole",
             },
         }
+    })
+}
+
+/// The body of a role definition PUT.
+#[derive(Debug, Deserialize)]
+pub struct DefinitionBody {
+    properties: Option<DefinitionProperties>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DefinitionProperties {
+    #[serde(rename = "roleName", alias = "rolename")]
+    role_name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(rename = "type", default)]
+    role_type: Option<String>,
+    #[serde(default)]
+    permissions: Vec<Permission>,
+    #[serde(rename = "assignableScopes", alias = "assignablescopes", default)]
+    assignable_scopes: Vec<String>,
+}
+
+/// The custom role a PUT asks for, named `name` (a GUID).
+pub(crate) fn new_definition(
+    kind: VaultKind,
+    name: &str,
+    body: DefinitionBody,
+) -> Result<RoleDefinition, ApiError> {
+    let p = body
+        .properties
+        .ok_or_else(|| DomainError::bad("The role definition needs properties."))?;
+    if p.role_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("CustomRole"))
+    {
+        return Err(ApiError::Domain(DomainError::bad(
+            "Only roles of type 'CustomRole' can be created.",
+        )));
+    }
+    if p.assignable_scopes
+        .iter()
+        .any(|s| !s.trim_matches('/').is_empty())
+    {
+        return Err(ApiError::Domain(DomainError::bad(
+            "The assignable scopes of a role definition can only be '/'.",
+        )));
+    }
+    Ok(RoleDefinition {
+        id: name.to_owned(),
+        role_name: p
+            .role_name
+            .ok_or_else(|| DomainError::bad("The role definition needs a roleName."))?,
+        description: p.description.unwrap_or_default(),
+        role_type: RoleType::Custom,
+        kind,
+        permissions: p.permissions,
     })
 }
 
@@ -220,6 +277,39 @@ pub async fn list_definitions(
         "value": all.iter().map(definition_json).collect::<Vec<_>>(),
         "nextLink": null,
     })))
+}
+
+/// `PUT {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}`: 201.
+pub async fn put_definition(
+    State(s): State<AppState>,
+    a: VaultAccess,
+    Extension(raw): Extension<RbacScope>,
+    Path(name): Path<String>,
+    AzJson(body): AzJson<DefinitionBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    pool_only_access(&a)?;
+    let wanted = new_definition(a.vault.vault.kind, &name, body)?;
+    let put = s
+        .roles
+        .put_definition(&a.caller, &a.vault, &scope(&raw)?, wanted)
+        .await?;
+    Ok((StatusCode::CREATED, Json(definition_json(&put))))
+}
+
+/// `DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}`: 200 with it.
+pub async fn delete_definition(
+    State(s): State<AppState>,
+    a: VaultAccess,
+    Extension(raw): Extension<RbacScope>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    pool_only_access(&a)?;
+    scope(&raw)?;
+    let deleted = s
+        .roles
+        .delete_definition(&a.caller, &a.vault, &name)
+        .await?;
+    Ok(Json(definition_json(&deleted)))
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}`.

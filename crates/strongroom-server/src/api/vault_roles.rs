@@ -16,10 +16,11 @@ use strongroom_core::vault::VaultKind;
 use strongroom_service::OpenVault;
 
 use super::rbac::{
-    AssignmentCreate, ListQuery, assignment_json, definition_json, new_assignment, principal_filter,
+    AssignmentCreate, DefinitionBody, ListQuery, assignment_json, definition_json, new_assignment,
+    new_definition, principal_filter,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::extract::RequestCaller;
+use crate::extract::{AzJson, RequestCaller};
 use crate::state::AppState;
 
 pub(crate) async fn vault(s: &AppState, raw: &str) -> Result<Arc<OpenVault>, ApiError> {
@@ -51,6 +52,46 @@ pub async fn definitions(
     Ok(Json(
         json!({"value": all.iter().map(definition_json).collect::<Vec<_>>()}),
     ))
+}
+
+/// `GET /strongroom/v1/vaults/{vault}/roleDefinitions/{name}`.
+pub async fn definition(
+    State(s): State<AppState>,
+    RequestCaller(c): RequestCaller,
+    Path((v, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let open = vault(&s, &v).await?;
+    Ok(Json(definition_json(
+        &s.roles.definition(&c, &open, &name).await?,
+    )))
+}
+
+/// `PUT /strongroom/v1/vaults/{vault}/roleDefinitions/{name}`: 201.
+pub async fn put_definition(
+    State(s): State<AppState>,
+    RequestCaller(c): RequestCaller,
+    Path((v, name)): Path<(String, String)>,
+    AzJson(body): AzJson<DefinitionBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let open = vault(&s, &v).await?;
+    let wanted = new_definition(open.vault.kind, &name, body)?;
+    let put = s
+        .roles
+        .put_definition(&c, &open, &RoleScope::Global, wanted)
+        .await?;
+    Ok((StatusCode::CREATED, Json(definition_json(&put))))
+}
+
+/// `DELETE /strongroom/v1/vaults/{vault}/roleDefinitions/{name}`: 200 with it.
+pub async fn delete_definition(
+    State(s): State<AppState>,
+    RequestCaller(c): RequestCaller,
+    Path((v, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let open = vault(&s, &v).await?;
+    Ok(Json(definition_json(
+        &s.roles.delete_definition(&c, &open, &name).await?,
+    )))
 }
 
 /// `GET /strongroom/v1/vaults/{vault}/roleAssignments[?scope=...&$filter=principalId eq '...']`.

@@ -287,3 +287,55 @@ async fn a_deleted_identity_and_a_removed_assignment_are_refused_at_once() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn custom_role_definitions_answer_as_managed_hsm_does() {
+    let app = TestApp::spawn().await;
+    let hsm = app.container("pool-one", true, 7, false).await;
+    let name = "7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
+    let body = |guid_name: &str| {
+        json!({"properties": {
+            "roleName": guid_name, "type": "CustomRole", "assignableScopes": ["/"],
+            "permissions": [{"dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}]}})
+    };
+    let path = |scope: &str, guid: &str| {
+        format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
+    };
+    let created = app
+        .ok(&hsm, Method::PUT, &path("", name), Some(body("Peeker")))
+        .await;
+    assert_eq!(created["name"], name);
+    assert_eq!(created["properties"]["type"], "CustomRole");
+    let got = app.ok(&hsm, Method::GET, &path("", name), None).await;
+    assert_eq!(got, created);
+    // Only at `/`; not a built-in GUID; not data actions of vaults.
+    let (status, _, _) = app
+        .err(
+            &hsm,
+            Method::PUT,
+            &path("/keys", name),
+            Some(body("Peeker")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let builtin = "21dbd100-6940-42c2-9190-5d6cb909625b";
+    let (status, code, body_of) = app
+        .err(&hsm, Method::PUT, &path("", builtin), Some(body("Mine")))
+        .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "BadParameter")
+    );
+    assert!(body_of.to_string().contains("Cannot re-use the name/GUID"));
+    let vault_action = json!({"properties": {"roleName": "Odd",
+        "permissions": [{"dataActions": ["Microsoft.KeyVault/vaults/keys/read"]}]}});
+    let other = "8d7c6b5a-4e3f-4b2a-9d0e-1f2a3b4c5d6e";
+    let (status, _, _) = app
+        .err(&hsm, Method::PUT, &path("", other), Some(vault_action))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let deleted = app.ok(&hsm, Method::DELETE, &path("", name), None).await;
+    assert_eq!(deleted, created, "DELETE answers the deleted definition");
+    let (status, _, _) = app.err(&hsm, Method::GET, &path("", name), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
