@@ -193,6 +193,30 @@ impl TestApp {
         name
     }
 
+    /// Removes the assignment `name` made at `scope` of a vault or pool.
+    pub async fn unassign(&self, at: &Container, scope: &str, name: &str) {
+        match at {
+            Container::Hsm(_) => {
+                let path = format!(
+                    "{}/providers/Microsoft.Authorization/roleAssignments/{name}",
+                    scope.trim_end_matches('/')
+                );
+                self.ok(at, Method::DELETE, &path, None).await;
+            }
+            Container::Vault(vault) => {
+                self.client
+                    .admin(
+                        Method::DELETE,
+                        &format!("/vaults/{vault}/roleAssignments/{name}"),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            }
+            Container::Default => panic!("name the vault"),
+        }
+    }
+
     /// Gives the administrator the key roles of a pool (its Administrator role manages roles
     /// only): Crypto User and Crypto Officer at `/`.
     pub async fn use_pool_keys(&self, pool: &Container) {

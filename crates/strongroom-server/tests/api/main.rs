@@ -11,5 +11,6 @@
 mod helpers;
 mod keys;
 mod lifecycle;
+mod matrix;
 mod protocol;
 mod rbac;
