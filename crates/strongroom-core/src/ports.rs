@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::access_policy::AccessPolicy;
+use crate::audit::{AuditFilter, AuditRecord};
 use crate::clock::UnixTime;
 use crate::error::DomainResult;
 use crate::identity::Identity;
@@ -69,6 +70,10 @@ pub trait KeyStore: Send + Sync {
     ) -> DomainResult<Option<RoleAssignment>>;
     /// Every role assignment of a vault or pool, by name.
     async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>>;
+    /// Appends audit events, all in one transaction.
+    async fn append_audit(&self, events: &[AuditRecord]) -> DomainResult<()>;
+    /// Audit events matching `filter`, by chain and place in it.
+    async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>>;
     /// Creates or replaces a custom role definition of a vault or pool.
     async fn put_role_definition(
         &self,
@@ -368,6 +373,8 @@ pub enum SealPurpose<'a> {
     TokenSigningKey,
     /// A key backup.
     Backup,
+    /// The key that seals the audit log's chains (each event's keyed hash).
+    AuditKey,
 }
 
 /// Seals and unseals secrets by purpose under the root of trust, whose bytes never leave the

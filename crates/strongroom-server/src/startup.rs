@@ -25,7 +25,8 @@ use crate::metrics::Metrics;
 use crate::state::{AppState, Inner};
 use crate::tls;
 use strongroom_service::access::{AccessCache, RoleAuthorizer};
-use strongroom_service::door::{Caller, Door, LogAudit, NoPolicies};
+use strongroom_service::audit::{AuditKey, AuditService, StoreAudit};
+use strongroom_service::door::{Caller, Door, NoPolicies};
 use strongroom_service::pool::CryptoPool;
 use strongroom_service::protector::RootKeyProtector;
 use strongroom_service::roles::RoleService;
@@ -145,18 +146,27 @@ impl Application {
             tenant: config.tenant_id.clone(),
             lifetime: i64::try_from(config.token_lifetime_secs).unwrap_or(3600),
         };
-        // The one door every operation passes: role assignments and administrators decide, no
-        // governance policy yet, audit events to the log.
+        // The root key's bytes go into the protector and nowhere else.
+        let protector: Arc<dyn KeyProtector> =
+            Arc::new(RootKeyProtector::new(root, Arc::clone(&crypto)));
+        // The one door every operation passes: role assignments and access policies decide, no
+        // governance policy yet, audit events to this node's chain of the stored audit log.
+        let node_id = uuid::Uuid::new_v4().to_string();
+        let mut fresh = [0u8; 32];
+        crypto.fill_random(&mut fresh)?;
+        let audit_key = AuditKey::load(store.as_ref(), protector.as_ref(), fresh).await?;
         let access = Arc::new(AccessCache::new(Arc::clone(&store)));
         let door = Arc::new(Door::new(
             Arc::new(RoleAuthorizer::new(Arc::clone(&access))?),
             Arc::new(NoPolicies),
-            Arc::new(LogAudit),
+            StoreAudit::start(Arc::clone(&store), audit_key.clone(), node_id.clone()),
             Arc::clone(&clock),
         ));
-        // The root key's bytes go into the protector and nowhere else.
-        let protector: Arc<dyn KeyProtector> =
-            Arc::new(RootKeyProtector::new(root, Arc::clone(&crypto)));
+        let audit = Arc::new(AuditService::new(
+            Arc::clone(&store),
+            audit_key,
+            Arc::clone(&door),
+        ));
         let auth = Arc::new(
             AuthService::start(
                 Arc::clone(&store),
@@ -205,12 +215,13 @@ impl Application {
             keys,
             vaults,
             roles,
+            audit,
             auth,
             metrics: Metrics::default(),
             ready: AtomicBool::new(true),
             store: sql,
             public_port,
-            node_id: uuid::Uuid::new_v4().to_string(),
+            node_id,
             subscription_id,
         });
         watch_changes(&state).await;

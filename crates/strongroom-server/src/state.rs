@@ -20,6 +20,8 @@ pub struct Inner {
     pub vaults: Arc<VaultService>,
     /// Role definitions and assignments, and access policies.
     pub roles: Arc<strongroom_service::roles::RoleService>,
+    /// The stored audit log.
+    pub audit: Arc<strongroom_service::audit::AuditService>,
     /// Tokens and identities.
     pub auth: Arc<AuthService>,
     /// Request metrics.

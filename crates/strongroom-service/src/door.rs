@@ -188,6 +188,10 @@ pub enum Operation {
     AccessPolicySet,
     /// Remove a principal's access policy.
     AccessPolicyDelete,
+    /// Read the audit log.
+    AuditRead,
+    /// Verify the audit log's chains.
+    AuditVerify,
 }
 
 /// How an operation is governed.
@@ -248,6 +252,8 @@ impl Operation {
             O::AccessPolicyList => "VaultAccessPolicyGet",
             O::AccessPolicySet => "VaultAccessPolicySet",
             O::AccessPolicyDelete => "VaultAccessPolicyDelete",
+            O::AuditRead => "AuditEventList",
+            O::AuditVerify => "AuditLogVerify",
         }
     }
 
@@ -293,7 +299,9 @@ impl Operation {
             | O::RoleAssignmentDelete
             | O::AccessPolicyList
             | O::AccessPolicySet
-            | O::AccessPolicyDelete => return None,
+            | O::AccessPolicyDelete
+            | O::AuditRead
+            | O::AuditVerify => return None,
         })
     }
 
@@ -354,7 +362,9 @@ impl Operation {
             | O::IdentityDelete
             | O::AccessPolicyList
             | O::AccessPolicySet
-            | O::AccessPolicyDelete => Plane::Administration,
+            | O::AccessPolicyDelete
+            | O::AuditRead
+            | O::AuditVerify => Plane::Administration,
             O::RoleDefinitionRead
             | O::RoleDefinitionWrite
             | O::RoleDefinitionDelete
@@ -799,6 +809,8 @@ mod tests {
             O::AccessPolicyList,
             O::AccessPolicySet,
             O::AccessPolicyDelete,
+            O::AuditRead,
+            O::AuditVerify,
         ];
         for op in all {
             assert_eq!(

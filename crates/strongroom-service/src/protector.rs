@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 const TOKEN_SIGNING_KEY_AAD: &[u8] = b"strongroom/token-signing-key/v1";
 const BACKUP_AAD: &[u8] = b"strongroom/key-backup/v1";
+const AUDIT_KEY_AAD: &[u8] = b"strongroom/audit-key/v1";
 const BACKUP_KEY_LABEL: &str = "strongroom/key-backup-key/v1";
 
 /// Seals under the 32-byte root key of the deployment.
@@ -38,6 +39,7 @@ impl RootKeyProtector {
             ),
             SealPurpose::TokenSigningKey => (&self.root, TOKEN_SIGNING_KEY_AAD.to_vec()),
             SealPurpose::Backup => (&self.backup_key, BACKUP_AAD.to_vec()),
+            SealPurpose::AuditKey => (&self.root, AUDIT_KEY_AAD.to_vec()),
         }
     }
 }
@@ -71,6 +73,7 @@ mod tests {
             SealPurpose::VaultKey(&two),
             SealPurpose::TokenSigningKey,
             SealPurpose::Backup,
+            SealPurpose::AuditKey,
         ];
         for (i, sealed_for) in purposes.iter().enumerate() {
             let sealed = protector.seal(*sealed_for, b"secret").unwrap();

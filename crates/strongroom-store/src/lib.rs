@@ -9,6 +9,7 @@
 //! (an upsert with `RETURNING`), so SQLite takes its write lock up front and concurrent writers
 //! queue on `busy_timeout` instead of failing.
 
+mod audit;
 pub mod changes;
 mod keys;
 mod policies;

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
 use strongroom_core::access_policy::AccessPolicy;
+use strongroom_core::audit::{AuditFilter, AuditRecord};
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::Identity;
 use strongroom_core::key::KeyVersionRecord;
@@ -97,6 +98,16 @@ impl KeyStore for SqlStore {
     async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>> {
         self.count();
         self.role_assignments_impl(vault).await
+    }
+
+    async fn append_audit(&self, events: &[AuditRecord]) -> DomainResult<()> {
+        // Not counted: batches are written off the request path, never one per request.
+        self.append_audit_impl(events).await
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>> {
+        self.count();
+        self.audit_events_impl(filter).await
     }
 
     async fn put_role_definition(

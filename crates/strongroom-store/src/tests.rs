@@ -81,6 +81,61 @@ async fn conformance(store: &dyn KeyStore) {
     role_assignments(store).await;
     access_policies(store).await;
     role_definitions(store).await;
+    audit_events(store).await;
+}
+
+async fn audit_events(store: &dyn KeyStore) {
+    use strongroom_core::audit::{AuditFilter, AuditRecord};
+    let event = |chain: &str, seq: i64, operation: &str| AuditRecord {
+        chain: chain.into(),
+        seq,
+        time: 1_000 + seq,
+        request_id: format!("r{seq}"),
+        principal: if seq % 2 == 0 {
+            "even".into()
+        } else {
+            "odd".into()
+        },
+        app_id: String::new(),
+        client: "10.0.0.1".into(),
+        operation: operation.into(),
+        resource: "/vaults/v".into(),
+        result: "Success".into(),
+        duration_us: 5,
+        prev_hash: format!("h{}", seq - 1),
+        hash: format!("h{seq}"),
+    };
+    let first = vec![event("b", 1, "KeySign"), event("b", 2, "KeyGet")];
+    store.append_audit(&first).await.unwrap();
+    store
+        .append_audit(&[event("a", 1, "KeySign")])
+        .await
+        .unwrap();
+    let all = store.audit_events(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        all,
+        vec![event("a", 1, "KeySign"), first[0].clone(), first[1].clone()]
+    );
+    let signs = AuditFilter {
+        operation: Some("KeySign".into()),
+        principal: Some("odd".into()),
+        since: Some(1_001),
+        until: Some(1_001),
+        ..AuditFilter::default()
+    };
+    assert_eq!(store.audit_events(&signs).await.unwrap().len(), 2);
+    let limited = AuditFilter {
+        limit: Some(1),
+        ..AuditFilter::default()
+    };
+    assert_eq!(store.audit_events(&limited).await.unwrap().len(), 1);
+    // A chain's place is taken once.
+    assert!(
+        store
+            .append_audit(&[event("a", 1, "KeyGet")])
+            .await
+            .is_err()
+    );
 }
 
 async fn role_definitions(store: &dyn KeyStore) {

@@ -71,6 +71,12 @@ pub enum Command {
     },
     /// Benchmark a running server against the raw crypto library.
     Bench(crate::bench::BenchArgs),
+    /// The stored audit log: list, verify, export.
+    Audit {
+        /// Action.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Role definitions and assignments of a vault or pool.
     Role {
         /// Action.
@@ -241,6 +247,51 @@ pub enum ContainerAction {
         /// Name.
         #[arg(long, short = 'n')]
         name: String,
+    },
+}
+
+/// Which audit events.
+#[derive(Debug, Clone, Args)]
+pub struct AuditFilters {
+    /// At or after (ISO 8601 or Unix seconds).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At or before (ISO 8601 or Unix seconds).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// This principal's object id (or the server's job name) only.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// This operation only (KeySign, KeyCreate, VaultCreate, ...).
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// This result only (Success, Forbidden, NotFound, ...).
+    #[arg(long)]
+    pub result: Option<String>,
+    /// At most this many events.
+    #[arg(long)]
+    pub limit: Option<i64>,
+}
+
+/// Audit actions.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// List stored events, by node chain and order.
+    List {
+        /// Which.
+        #[command(flatten)]
+        filters: AuditFilters,
+    },
+    /// Check every chain: an edited, removed or reordered event is reported (exit status 1).
+    Verify,
+    /// Write events as JSON lines in the shape of Key Vault's AuditEvent diagnostic log.
+    Export {
+        /// Which.
+        #[command(flatten)]
+        filters: AuditFilters,
+        /// The file to write.
+        #[arg(long)]
+        file: std::path::PathBuf,
     },
 }
 

@@ -32,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Identity { action } => identity(&client, action).await?,
         Command::Key { action } => key(&client, action).await?,
         Command::Role { action } => crate::roles::run(&client, action).await?,
+        Command::Audit { action } => crate::audit::run(&client, action).await?,
         Command::Rng { at, count } => {
             client
                 .data(

@@ -1,6 +1,7 @@
 //! The `strongroom` binary: `serve` runs the server; every other command is a client of a
 //! running server, authenticated with a credentials file.
 
+mod audit;
 mod bench;
 mod cli;
 mod commands;

@@ -37,16 +37,15 @@ const KEY_MATERIAL: [&str; 12] = [
     "n", "e", "d", "dp", "dq", "qi", "p", "q", "k", "t", "x", "y",
 ];
 
-/// Prints a response.
+/// Prints a response; a reader that went away (`| head`) ends the output quietly.
 pub fn print(value: &Value, format: Output) {
+    use std::io::Write;
     let value = with_iso_times(value);
-    match format {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ),
-        Output::Table => println!("{}", table(&value)),
-    }
+    let text = match format {
+        Output::Json => serde_json::to_string_pretty(&value).unwrap_or_default(),
+        Output::Table => table(&value).to_string(),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// A copy of `value` with every time field written as ISO 8601 UTC.

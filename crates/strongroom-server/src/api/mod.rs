@@ -3,6 +3,7 @@
 
 mod admin;
 mod arm;
+mod audit;
 mod convert;
 mod deleted;
 mod health;
@@ -133,6 +134,8 @@ fn management(state: &AppState) -> Router<AppState> {
                 .get(admin::show_hsm)
                 .delete(admin::delete_hsm),
         )
+        .route("/strongroom/v1/audit", get(audit::list))
+        .route("/strongroom/v1/audit/verify", get(audit::verify))
         .route("/strongroom/v1/identities", get(admin::list_identities))
         .route(
             "/strongroom/v1/identities/{name}",

@@ -1,0 +1,76 @@
+//! The audit log as stored: each server process appends its events to a chain of its own
+//! (named by its node id), numbered from 1, each event carrying the hash of the one before it
+//! and its own hash over its fields and that link. Editing, removing or reordering a stored
+//! event breaks its chain where it happened.
+
+use serde::{Deserialize, Serialize};
+
+/// One stored audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// The chain (the node id of the process that wrote it).
+    pub chain: String,
+    /// Its place in the chain, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub time: i64,
+    /// The request (or job run) id.
+    pub request_id: String,
+    /// The principal's object id, or the job's name.
+    pub principal: String,
+    /// The principal's application id, or empty.
+    pub app_id: String,
+    /// The client's address, or empty.
+    pub client: String,
+    /// The operation's name, as Key Vault's audit log names it.
+    pub operation: String,
+    /// The resource acted on.
+    pub resource: String,
+    /// `Success`, `Forbidden`, `NotFound`, ...
+    pub result: String,
+    /// How long it took, in microseconds.
+    pub duration_us: i64,
+    /// The hash of the previous event of the chain (the chain's start for the first).
+    pub prev_hash: String,
+    /// Its own hash.
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// The bytes its hash covers: every field but the hash, in a fixed order.
+    pub fn hashed_text(&self) -> String {
+        // JSON string escaping keeps fields from running into each other.
+        serde_json::json!([
+            self.chain,
+            self.seq,
+            self.time,
+            self.request_id,
+            self.principal,
+            self.app_id,
+            self.client,
+            self.operation,
+            self.resource,
+            self.result,
+            self.duration_us,
+            self.prev_hash,
+        ])
+        .to_string()
+    }
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// At or after (Unix seconds).
+    pub since: Option<i64>,
+    /// At or before.
+    pub until: Option<i64>,
+    /// This principal only.
+    pub principal: Option<String>,
+    /// This operation only.
+    pub operation: Option<String>,
+    /// This result only.
+    pub result: Option<String>,
+    /// At most this many (the newest first are not implied: events come in chain order).
+    pub limit: Option<i64>,
+}

@@ -1,0 +1,70 @@
+"""The stored audit log: every request leaves an event (within the group-commit delay), the
+chains verify, an edited or removed event is reported, and no secret or token is ever in it."""
+
+import json
+import os
+import sqlite3
+import time
+
+from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
+
+from helpers import PREMIUM_VAULT, unique
+
+
+def _events(server, *filters):
+    return json.loads(server.cli("audit", "list", *filters, "--output", "json").stdout)["value"]
+
+
+def test_requests_are_audited_and_the_log_verifies(server, premium, credential, tmp_path):
+    name = unique("audited")
+    key = premium.create_ec_key(name, curve="P-256")
+    with CryptographyClient(key, credential) as crypto:
+        crypto.sign(SignatureAlgorithm.es256, b"\x05" * 32)
+    oid = server.identity["object_id"]
+    resource = f"/vaults/{PREMIUM_VAULT}/keys/{name}"
+    deadline = time.monotonic() + 2
+    while True:
+        signs = [e for e in _events(server, "--principal", oid, "--operation", "KeySign") if e["resource"] == resource]
+        if signs or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(signs) == 1, signs
+    sign = signs[0]
+    assert sign["result"] == "Success"
+    assert sign["app_id"] == server.identity["client_id"]
+    assert sign["client"] == "127.0.0.1"
+    assert len(sign["request_id"]) == 36
+    created = _events(server, "--principal", oid, "--operation", "KeyCreate")
+    assert any(e["resource"] == resource for e in created)
+    report = json.loads(server.cli("audit", "verify", "--output", "json").stdout)
+    assert report["intact"] and report["events"] > 0, report
+
+    # No secret, token or key material in any event.
+    exported = tmp_path / "audit.jsonl"
+    server.cli("audit", "export", "--file", str(exported))
+    text = exported.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert lines and all(line["category"] == "AuditEvent" for line in lines)
+    for secret in (server.identity["client_secret"], server.credentials["client_secret"]):
+        assert secret not in text
+    assert "eyJ" not in text  # no JWT
+    assert key.key.x is None or key.key.x.hex() not in text
+
+
+def test_an_edited_or_removed_event_is_reported(server):
+    db = os.path.join(server.data_dir, "strongroom.db")
+    with sqlite3.connect(db) as conn:
+        chain, = conn.execute("SELECT chain FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+        conn.execute("UPDATE audit_events SET result = 'Forbidden' WHERE chain = ? AND seq = 2", (chain,))
+        conn.execute("DELETE FROM audit_events WHERE chain = ? AND seq = 4", (chain,))
+    proc = server_cli_failing(server, "audit", "verify")
+    assert proc.returncode == 1, proc
+    assert "event 2 was edited" in proc.stderr
+    assert "event 4 is missing" in proc.stderr
+
+
+def server_cli_failing(server, *args):
+    import subprocess
+
+    cmd = [server.binary, "--credentials", server.credentials_path, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
