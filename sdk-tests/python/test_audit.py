@@ -51,12 +51,32 @@ def test_requests_are_audited_and_the_log_verifies(server, premium, credential, 
     assert key.key.x is None or key.key.x.hex() not in text
 
 
+def _rewrite(conn, chain, seq, change):
+    """Applies `change` to the stored batch holding event `seq` of `chain`, in place."""
+    first, events = conn.execute(
+        "SELECT first_seq, events FROM audit_batches WHERE chain = ? AND first_seq <= ? AND last_seq >= ?",
+        (chain, seq, seq),
+    ).fetchone()
+    batch = json.loads(events)
+    change(batch, seq - first)
+    conn.execute(
+        "UPDATE audit_batches SET events = ? WHERE chain = ? AND first_seq = ?", (json.dumps(batch), chain, first)
+    )
+
+
 def test_an_edited_or_removed_event_is_reported(server):
     db = os.path.join(server.data_dir, "strongroom.db")
     with sqlite3.connect(db) as conn:
-        chain, = conn.execute("SELECT chain FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
-        conn.execute("UPDATE audit_events SET result = 'Forbidden' WHERE chain = ? AND seq = 2", (chain,))
-        conn.execute("DELETE FROM audit_events WHERE chain = ? AND seq = 4", (chain,))
+        chain, = conn.execute("SELECT chain FROM audit_batches ORDER BY last_seq DESC LIMIT 1").fetchone()
+
+        def edit(batch, i):
+            batch[i]["result"] = "Forbidden"
+
+        def remove(batch, i):
+            del batch[i]
+
+        _rewrite(conn, chain, 2, edit)
+        _rewrite(conn, chain, 4, remove)
     proc = server_cli_failing(server, "audit", "verify")
     assert proc.returncode == 1, proc
     assert "event 2 was edited" in proc.stderr

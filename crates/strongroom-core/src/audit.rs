@@ -40,21 +40,21 @@ impl AuditRecord {
     /// The bytes its hash covers: every field but the hash, in a fixed order.
     pub fn hashed_text(&self) -> String {
         // JSON string escaping keeps fields from running into each other.
-        serde_json::json!([
-            self.chain,
+        let fields = (
+            &self.chain,
             self.seq,
             self.time,
-            self.request_id,
-            self.principal,
-            self.app_id,
-            self.client,
-            self.operation,
-            self.resource,
-            self.result,
+            &self.request_id,
+            &self.principal,
+            &self.app_id,
+            &self.client,
+            &self.operation,
+            &self.resource,
+            &self.result,
             self.duration_us,
-            self.prev_hash,
-        ])
-        .to_string()
+            &self.prev_hash,
+        );
+        serde_json::to_string(&fields).unwrap_or_default()
     }
 }
 

@@ -199,6 +199,23 @@ pub fn derive_key(root: &[u8; 32], label: &str) -> Zeroizing<[u8; 32]> {
     out
 }
 
+/// An HMAC-SHA-256 key, its schedule computed once.
+pub struct MacKey(aws_lc_rs::hmac::Key);
+
+impl MacKey {
+    /// A key of these bytes.
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key))
+    }
+
+    /// The tag of `data`.
+    pub fn sign(&self, data: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(aws_lc_rs::hmac::sign(&self.0, data).as_ref());
+        out
+    }
+}
+
 /// Compares two byte strings in constant time.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()

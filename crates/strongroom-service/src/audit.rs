@@ -34,7 +34,7 @@ const QUEUE: usize = 100_000;
 
 /// The key of the chains' hashes.
 #[derive(Clone)]
-pub struct AuditKey(Arc<Zeroizing<[u8; 32]>>);
+pub struct AuditKey(Arc<strongroom_crypto::MacKey>);
 
 impl AuditKey {
     /// Loads the deployment's audit key, creating it at the first start.
@@ -60,11 +60,16 @@ impl AuditKey {
             ));
         }
         key.copy_from_slice(&plain);
-        Ok(Self(Arc::new(key)))
+        Ok(Self::of(&key))
+    }
+
+    /// The key of these bytes.
+    pub fn of(key: &[u8; 32]) -> Self {
+        Self(Arc::new(strongroom_crypto::MacKey::new(key)))
     }
 
     fn mac(&self, text: &str) -> String {
-        hex::encode(*strongroom_crypto::derive_key(&self.0, text))
+        hex::encode(self.0.sign(text.as_bytes()))
     }
 
     /// The link the first event of `chain` carries.
@@ -292,7 +297,7 @@ mod tests {
 
     #[test]
     fn an_edited_removed_or_reordered_event_breaks_its_chain() {
-        let key = AuditKey(Arc::new(Zeroizing::new([9; 32])));
+        let key = AuditKey::of(&[9; 32]);
         let whole = chain(&key, 5);
         assert!(verify(&key, &whole).is_empty());
 
@@ -315,7 +320,7 @@ mod tests {
         assert!(!verify(&key, &reordered).is_empty());
 
         // Recomputing the hashes needs the key.
-        let other = AuditKey(Arc::new(Zeroizing::new([8; 32])));
+        let other = AuditKey::of(&[8; 32]);
         let mut forged = whole.clone();
         forged[4].result = "Forbidden".into();
         forged[4].hash = other.hash(&forged[4]);

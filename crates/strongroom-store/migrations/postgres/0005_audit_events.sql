@@ -1,18 +1,13 @@
-CREATE TABLE audit_events (
+-- The audit log, one row per group-committed batch of one chain: `events` is the JSON array of
+-- the batch's events, seq first_seq..=last_seq.
+CREATE TABLE audit_batches (
     chain TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    time BIGINT NOT NULL,
-    request_id TEXT NOT NULL,
-    principal TEXT NOT NULL,
-    app_id TEXT NOT NULL,
-    client TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    resource TEXT NOT NULL,
-    result TEXT NOT NULL,
-    duration_us BIGINT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    PRIMARY KEY (chain, seq)
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    first_time BIGINT NOT NULL,
+    last_time BIGINT NOT NULL,
+    events TEXT NOT NULL,
+    PRIMARY KEY (chain, first_seq)
 );
 
-CREATE INDEX audit_events_time ON audit_events (time);
+CREATE INDEX audit_batches_time ON audit_batches (last_time);
