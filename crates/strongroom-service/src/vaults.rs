@@ -132,6 +132,11 @@ impl VaultService {
     }
 
     async fn insert(&self, spec: VaultSpec) -> DomainResult<Vault> {
+        if spec.kind == VaultKind::ManagedHsm && !spec.rbac_authorization {
+            return Err(DomainError::bad(
+                "A managed HSM pool always uses its local RBAC: enable_rbac_authorization cannot be false.",
+            ));
+        }
         let vault = Vault {
             name: spec.name,
             kind: spec.kind,
@@ -142,7 +147,7 @@ impl VaultService {
             },
             retention: spec.retention,
             purge_protection: spec.purge_protection,
-            rbac_authorization: spec.kind == VaultKind::ManagedHsm || spec.rbac_authorization,
+            rbac_authorization: spec.rbac_authorization,
             created: self.clock.now(),
         };
         let mut kek = Zeroizing::new([0u8; 32]);

@@ -256,35 +256,17 @@ async fn setup(client: &Client) -> anyhow::Result<strongroom_client::Credentials
             .with_context(|| format!("the new identity has no {k}"))
     };
     let oid = text("object_id")?;
-    for (vault, role) in [
-        ("bench-vault", "Key Vault Crypto Officer"),
-        ("bench-fill", "Key Vault Crypto Officer"),
+    let at = |vault: Option<&str>, hsm: Option<&str>| crate::cli::Target {
+        vault_name: vault.map(str::to_owned),
+        hsm_name: hsm.map(str::to_owned),
+    };
+    for (place, role) in [
+        (at(Some("bench-vault"), None), "Key Vault Crypto Officer"),
+        (at(Some("bench-fill"), None), "Key Vault Crypto Officer"),
+        (at(None, Some("bench-pool")), "Managed HSM Crypto User"),
     ] {
-        let body =
-            json!({"properties": {"scope": "/", "roleDefinitionId": role, "principalId": oid}});
-        let name = uuid::Uuid::new_v4();
-        client
-            .admin(
-                Method::PUT,
-                &format!("/vaults/{vault}/roleAssignments/{name}"),
-                Some(&body),
-            )
-            .await?;
+        crate::roles::assign(client, &place, role, &oid, "/", None).await?;
     }
-    let body =
-        json!({"properties": {"roleDefinitionId": "Managed HSM Crypto User", "principalId": oid}});
-    let path = format!(
-        "/providers/Microsoft.Authorization/roleAssignments/{}",
-        uuid::Uuid::new_v4()
-    );
-    client
-        .data(
-            &Container::Hsm("bench-pool".into()),
-            Method::PUT,
-            &path,
-            Some(&body),
-        )
-        .await?;
     let mut creds = client.credentials().clone();
     creds.client_id = text("client_id")?;
     creds.client_secret = text("client_secret")?;

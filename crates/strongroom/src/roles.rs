@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use reqwest::Method;
 use serde_json::{Value, json};
 use strongroom_client::{Client, Container};
+use strongroom_core::rbac::RoleScope;
 
 use crate::cli::{AssignmentAction, DefinitionAction, RoleAction, Target};
 
@@ -30,14 +31,16 @@ fn place(at: &Target) -> anyhow::Result<Place> {
     }
 }
 
-/// `/`, `/keys` or `/keys/NAME` as the path prefix of Managed HSM's RBAC API.
+/// A scope as the service writes it back (`/`, `/keys`, `/keys/NAME`); one it would refuse is
+/// passed on as given, for the service to answer.
+fn scope_text(scope: &str) -> String {
+    RoleScope::parse(scope).map_or_else(|_| scope.to_owned(), |s| s.as_string())
+}
+
+/// The scope as the path prefix of Managed HSM's RBAC API (empty for `/`).
 fn path_prefix(scope: &str) -> String {
-    let trimmed = scope.trim_matches('/');
-    if trimmed.is_empty() {
-        String::new()
-    } else {
-        format!("/{trimmed}")
-    }
+    let text = scope_text(scope);
+    if text == "/" { String::new() } else { text }
 }
 
 /// The items of a `{"value": [...]}` list.
@@ -224,16 +227,6 @@ async fn matching(
         bail!("no assignment of '{role}' to {oid} at {scope}");
     }
     Ok(names)
-}
-
-/// A scope written as the service writes it back (`/`, `/keys`, `/keys/NAME`).
-fn scope_text(scope: &str) -> String {
-    let prefix = path_prefix(scope);
-    if prefix.is_empty() {
-        "/".into()
-    } else {
-        prefix
-    }
 }
 
 async fn definition(client: &Client, action: DefinitionAction) -> anyhow::Result<Value> {

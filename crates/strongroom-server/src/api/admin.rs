@@ -67,15 +67,7 @@ async fn create(
             .retention_days
             .map_or(Ok(RetentionDays::DEFAULT), RetentionDays::new)?,
         purge_protection: p.purge_protection.unwrap_or(false),
-        rbac_authorization: match (kind, p.enable_rbac_authorization) {
-            (_, None | Some(true)) => true,
-            (VaultKind::Vault, Some(false)) => false,
-            (VaultKind::ManagedHsm, Some(false)) => {
-                return Err(ApiError::Domain(strongroom_core::DomainError::bad(
-                    "A managed HSM pool always uses its local RBAC: enable_rbac_authorization cannot be false.",
-                )));
-            }
-        },
+        rbac_authorization: p.enable_rbac_authorization.unwrap_or(true),
     };
     let vault = s.vaults.create(c, spec).await?;
     Ok((StatusCode::CREATED, Json(info(s, &vault))))
