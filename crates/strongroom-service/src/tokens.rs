@@ -339,7 +339,7 @@ impl AuthService {
     ) -> DomainResult<(Identity, String)> {
         let mut secret_bytes = [0u8; 32];
         self.crypto.fill_random(&mut secret_bytes)?;
-        let secret = b64::encode(secret_bytes);
+        let secret = format!("{SECRET_PREFIX}{}", b64::encode(secret_bytes));
         let identity = Identity {
             object_id: uuid::Uuid::new_v4().to_string(),
             name,
@@ -352,6 +352,11 @@ impl AuthService {
         Ok((identity, secret))
     }
 }
+
+/// Every client secret starts with this: secret scanners can recognise one, and no secret
+/// begins with `-` (which command-line parsers such as `az login --password` would read as
+/// an option).
+pub const SECRET_PREFIX: &str = "srs_";
 
 /// Lowercase hex SHA-256 of a secret.
 pub fn hash_secret(secret: &str) -> String {

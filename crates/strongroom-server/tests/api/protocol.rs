@@ -506,6 +506,10 @@ async fn the_door_admits_administration_to_administrators_only() {
         .await
         .unwrap();
     let secret = created["client_secret"].as_str().unwrap();
+    assert!(
+        secret.starts_with("srs_"),
+        "a secret never begins with '-': {secret}"
+    );
     let http = app.client.http();
     let token: Value = http
         .get(app.url(
