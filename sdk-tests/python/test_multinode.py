@@ -626,11 +626,11 @@ def _bearer_get(url: str, token: str, ca_file: str) -> int:
         return exc.code
 
 
-@pytest.mark.parametrize("revocation", ["role_assignment", "access_policy", "identity"])
+@pytest.mark.parametrize("revocation", ["role_assignment", "access_policy", "identity", "credential"])
 def test_multinode_revocation_reaches_every_node(cluster, revocation):
-    """Removing a role assignment, changing an access policy or deleting an identity through
-    node 1 refuses the identity's next request on nodes 2 and 3, which had its token and its
-    access cached."""
+    """Removing a role assignment, changing an access policy, deleting an identity or removing
+    the credential its token was issued through, through node 1, refuses the identity's next
+    request on nodes 2 and 3, which had its token and its access cached."""
     from azure.identity import ClientSecretCredential
 
     n1, n2, n3 = cluster.nodes
@@ -665,8 +665,13 @@ def test_multinode_revocation_reaches_every_node(cluster, revocation):
         cluster.cli("vault", "set-policy", "--name", vault, "--object-id", created["object_id"],
                     "--key-permissions", "list")
         refused = 403
-    else:
+    elif revocation == "identity":
         cluster.cli("identity", "delete", "--name", who)
+        refused = 401
+    else:
+        shown = json.loads(cluster.cli("identity", "show", "--name", who).stdout)
+        (secret,) = [c for c in shown["credentials"] if c["type"] == "secret"]
+        cluster.cli("identity", "credential", "remove", "--name", who, "--id", secret["id"])
         refused = 401
 
     for node, url in zip((n2, n3), urls):

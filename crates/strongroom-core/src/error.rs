@@ -97,6 +97,9 @@ pub enum DomainError {
     /// No role assignment or role definition of that name at that scope.
     #[error("{0}")]
     RoleNotFound(String),
+    /// No identity, credential or trusted issuer of that name.
+    #[error("{0}")]
+    NotFound(String),
     /// A role assignment of that name exists already.
     #[error("The role assignment already exists.")]
     RoleAssignmentExists,

@@ -11,7 +11,7 @@ use crate::access_policy::AccessPolicy;
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::clock::UnixTime;
 use crate::error::DomainResult;
-use crate::identity::Identity;
+use crate::identity::{Credential, Identity, TrustedIssuer};
 use crate::key::{
     Curve, EncryptionAlgorithm, KeyKind, KeySpec, KeyVersionRecord, PublicKeyParts,
     SignatureAlgorithm,
@@ -193,18 +193,42 @@ pub trait KeyStore: Send + Sync {
         ttl_secs: i64,
     ) -> DomainResult<bool>;
 
-    /// Adds an identity; `BadParameter` if the name is taken.
-    async fn insert_identity(&self, identity: &Identity) -> DomainResult<()>;
-    /// The identity whose secret hashes to `secret_hash`.
-    async fn identity_by_secret_hash(&self, secret_hash: &str) -> DomainResult<Option<Identity>>;
+    /// Adds an identity with its first credentials, in one transaction; `BadParameter` if
+    /// the name is taken.
+    async fn insert_identity(
+        &self,
+        identity: &Identity,
+        credentials: &[Credential],
+    ) -> DomainResult<()>;
+    /// The identity holding the secret that hashes to `secret_hash`, with that credential.
+    async fn identity_by_secret_hash(
+        &self,
+        secret_hash: &str,
+    ) -> DomainResult<Option<(Identity, Credential)>>;
     /// The identity with this client id.
     async fn identity_by_client_id(&self, client_id: &str) -> DomainResult<Option<Identity>>;
+    /// The identity with this name.
+    async fn identity_by_name(&self, name: &IdentityName) -> DomainResult<Option<Identity>>;
     /// All identities by name.
     async fn identities(&self) -> DomainResult<Vec<Identity>>;
     /// The identity with this object id.
     async fn identity_by_object_id(&self, object_id: &str) -> DomainResult<Option<Identity>>;
-    /// Removes an identity; returns it, or `None` when there was none.
+    /// Removes an identity and its credentials; returns it, or `None` when there was none.
     async fn delete_identity(&self, name: &IdentityName) -> DomainResult<Option<Identity>>;
+    /// An identity's credentials, oldest first.
+    async fn credentials(&self, object_id: &str) -> DomainResult<Vec<Credential>>;
+    /// Adds a credential to an existing identity.
+    async fn insert_credential(&self, credential: &Credential) -> DomainResult<()>;
+    /// Removes a credential; false when the identity has none with this id. Tokens issued
+    /// through it stop being accepted on every node.
+    async fn delete_credential(&self, object_id: &str, id: &str) -> DomainResult<bool>;
+
+    /// The trusted external issuers.
+    async fn trusted_issuers(&self) -> DomainResult<Vec<TrustedIssuer>>;
+    /// Adds or replaces a trusted issuer.
+    async fn put_trusted_issuer(&self, issuer: &TrustedIssuer) -> DomainResult<()>;
+    /// Removes a trusted issuer; false when there was none.
+    async fn delete_trusted_issuer(&self, issuer: &str) -> DomainResult<bool>;
 
     /// A sealed server-wide secret (such as the token-signing key) by name.
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>>;
@@ -385,4 +409,12 @@ pub trait KeyProtector: Send + Sync {
     fn seal(&self, purpose: SealPurpose<'_>, plaintext: &[u8]) -> DomainResult<Vec<u8>>;
     /// Opens what [`KeyProtector::seal`] sealed for the same purpose.
     fn unseal(&self, purpose: SealPurpose<'_>, sealed: &[u8]) -> DomainResult<Zeroizing<Vec<u8>>>;
+}
+
+/// Fetches an OpenID issuer's signing keys: its discovery document
+/// (`{issuer}/.well-known/openid-configuration`), then the JWKS at its `jwks_uri`.
+#[async_trait]
+pub trait JwksFetcher: Send + Sync {
+    /// The issuer's current JWKS.
+    async fn fetch_jwks(&self, issuer: &str) -> DomainResult<serde_json::Value>;
 }

@@ -69,7 +69,16 @@ impl TokenSigner {
 
     /// Signs `claims` into a compact JWS.
     pub fn sign(&self, claims: &Value) -> Result<String, JwsError> {
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.kid});
+        self.sign_with_header(json!({"kid": self.kid}), claims)
+    }
+
+    /// Signs `claims` with `header` (`alg` and `typ` are set here): for a JWT naming its key
+    /// otherwise than by `kid`, such as a client assertion's `x5t`.
+    pub fn sign_with_header(&self, mut header: Value, claims: &Value) -> Result<String, JwsError> {
+        if let Some(map) = header.as_object_mut() {
+            map.insert("alg".into(), json!("RS256"));
+            map.insert("typ".into(), json!("JWT"));
+        }
         let signing_input = format!(
             "{}.{}",
             b64::encode(header.to_string()),

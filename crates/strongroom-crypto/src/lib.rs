@@ -8,6 +8,8 @@
 mod aes;
 mod ec;
 pub mod jws;
+pub mod jwt;
+pub mod password;
 mod rsa;
 pub mod seal;
 

@@ -105,7 +105,7 @@ fn domain_response(e: DomainError) -> Response {
             m,
             Some("ForbiddenByPolicy"),
         ),
-        D::RoleNotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
+        D::RoleNotFound(m) | D::NotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
         D::RoleAssignmentExists => envelope(
             StatusCode::CONFLICT,
             "RoleAssignmentExists",

@@ -175,6 +175,12 @@ impl Application {
                 protector.as_ref(),
                 settings,
                 Arc::clone(&door),
+                Arc::new(
+                    crate::auth::discovery::HttpJwksFetcher::new(Some(
+                        &config.data_dir.join("tls").join("ca.pem"),
+                    ))
+                    .map_err(StartupError::Setup)?,
+                ),
             )
             .await?,
         );
@@ -305,6 +311,7 @@ async fn watch_changes(state: &AppState) {
     let auth = Arc::clone(&state.auth);
     let sink = Arc::new(move |change: Change| match change {
         Change::Identity(object_id) => auth.forget_identity(&object_id),
+        Change::Issuers => auth.forget_issuers(),
         Change::Key(vault, name) => keys.forget_key(&vault, &name),
         Change::Access(vault) => vaults.forget_access(&vault),
         Change::Vault(vault) => {
@@ -314,6 +321,7 @@ async fn watch_changes(state: &AppState) {
         Change::Reset => {
             vaults.forget(None);
             keys.forget_all();
+            auth.forget_issuers();
         }
     });
     if state.store.watch(sink).await {
@@ -380,8 +388,9 @@ async fn first_start(
         }
         let (identity, secret) = state
             .auth
-            .create_identity(&bootstrap, "admin".parse()?, true)
+            .create_identity(&bootstrap, "admin".parse()?, true, None)
             .await?;
+        let secret = secret.unwrap_or_default();
         let ca_file = ca.as_ref().map(|p| p.display().to_string());
         let doc = json!({
             "server_url": server_url,

@@ -293,6 +293,8 @@ mod tests {
                 name: oid.into(),
                 admin,
                 audience: "https://vault.strongroom.localhost".into(),
+                audience_preapproved: false,
+                credential: None,
             }),
             None,
             "req".into(),

@@ -168,6 +168,18 @@ pub enum Operation {
     IdentityList,
     /// Delete an identity.
     IdentityDelete,
+    /// Read an identity and its credentials.
+    IdentityGet,
+    /// Add a credential to an identity.
+    CredentialAdd,
+    /// Remove a credential from an identity.
+    CredentialRemove,
+    /// List the trusted external issuers.
+    IssuerList,
+    /// Trust an external issuer (or change how it is trusted).
+    IssuerSet,
+    /// Stop trusting an external issuer.
+    IssuerDelete,
     /// Issue an access token.
     TokenIssue,
     /// Read role definitions.
@@ -242,6 +254,12 @@ impl Operation {
             O::IdentityCreate => "IdentityCreate",
             O::IdentityList => "IdentityList",
             O::IdentityDelete => "IdentityDelete",
+            O::IdentityGet => "IdentityGet",
+            O::CredentialAdd => "IdentityCredentialAdd",
+            O::CredentialRemove => "IdentityCredentialRemove",
+            O::IssuerList => "TrustedIssuerList",
+            O::IssuerSet => "TrustedIssuerSet",
+            O::IssuerDelete => "TrustedIssuerDelete",
             O::TokenIssue => "TokenIssue",
             O::RoleDefinitionRead => "RoleDefinitionGet",
             O::RoleDefinitionWrite => "RoleDefinitionCreate",
@@ -290,6 +308,12 @@ impl Operation {
             | O::IdentityCreate
             | O::IdentityList
             | O::IdentityDelete
+            | O::IdentityGet
+            | O::CredentialAdd
+            | O::CredentialRemove
+            | O::IssuerList
+            | O::IssuerSet
+            | O::IssuerDelete
             | O::TokenIssue
             | O::RoleDefinitionRead
             | O::RoleDefinitionWrite
@@ -360,6 +384,12 @@ impl Operation {
             | O::IdentityCreate
             | O::IdentityList
             | O::IdentityDelete
+            | O::IdentityGet
+            | O::CredentialAdd
+            | O::CredentialRemove
+            | O::IssuerList
+            | O::IssuerSet
+            | O::IssuerDelete
             | O::AccessPolicyList
             | O::AccessPolicySet
             | O::AccessPolicyDelete
@@ -394,6 +424,10 @@ impl Operation {
                 | O::VaultDelete
                 | O::IdentityCreate
                 | O::IdentityDelete
+                | O::CredentialAdd
+                | O::CredentialRemove
+                | O::IssuerSet
+                | O::IssuerDelete
                 | O::RoleDefinitionWrite
                 | O::RoleDefinitionDelete
                 | O::RoleAssignmentWrite
@@ -630,7 +664,8 @@ fn result_name<T>(outcome: &DomainResult<T>) -> &'static str {
             D::KeyNotFound { .. }
             | D::DeletedKeyNotFound { .. }
             | D::VaultNotFound { .. }
-            | D::RoleNotFound(_),
+            | D::RoleNotFound(_)
+            | D::NotFound(_),
         ) => "NotFound",
         Err(
             D::KeyAlreadyExists { .. }
@@ -670,6 +705,8 @@ mod tests {
             name: "app".into(),
             admin,
             audience: "https://vault.strongroom.localhost".into(),
+            audience_preapproved: false,
+            credential: None,
         })
     }
 
@@ -799,6 +836,12 @@ mod tests {
             O::IdentityCreate,
             O::IdentityList,
             O::IdentityDelete,
+            O::IdentityGet,
+            O::CredentialAdd,
+            O::CredentialRemove,
+            O::IssuerList,
+            O::IssuerSet,
+            O::IssuerDelete,
             O::TokenIssue,
             O::RoleDefinitionRead,
             O::RoleDefinitionWrite,

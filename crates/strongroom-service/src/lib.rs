@@ -8,6 +8,8 @@ pub mod audit;
 mod backup;
 mod cache;
 pub mod door;
+pub mod federation;
+pub mod identities;
 pub mod keys;
 mod ops;
 pub mod policies;

@@ -10,12 +10,13 @@ use strongroom_core::DomainError;
 use strongroom_core::b64;
 use strongroom_core::clock::Clock;
 use strongroom_core::error::DomainResult;
-use strongroom_core::identity::Identity;
-use strongroom_core::names::IdentityName;
-use strongroom_core::ports::{CryptoProvider, KeyProtector, KeyStore, SealPurpose};
+use strongroom_core::identity::{Identity, IdentityKind};
+use strongroom_core::ports::{CryptoProvider, JwksFetcher, KeyProtector, KeyStore, SealPurpose};
 use strongroom_crypto::jws::TokenSigner;
+use strongroom_crypto::jwt::UnverifiedJwt;
 
 use crate::door::{Caller, Door, Operation, Scope};
+use crate::federation::{Federation, audience_matches};
 
 /// The role claim that marks administrators.
 pub const ADMIN_ROLE: &str = "Strongroom.Administrator";
@@ -35,6 +36,11 @@ pub struct Principal {
     pub admin: bool,
     /// The token's audience.
     pub audience: String,
+    /// A trusted external issuer's token whose audience is one that issuer is trusted for:
+    /// accepted for every resource of the deployment.
+    pub audience_preapproved: bool,
+    /// The credential the token was issued through, when it names one.
+    pub credential: Option<String>,
 }
 
 /// Why a token was refused.
@@ -55,6 +61,12 @@ pub enum TokenError {
     /// The identity the token was issued to has been deleted.
     #[error("AKV10000: The access token's identity no longer exists.")]
     Revoked,
+    /// The credential the token was issued through has been removed.
+    #[error("AKV10000: The credential the access token was issued through no longer exists.")]
+    CredentialRemoved,
+    /// Signed by an issuer this deployment does not trust.
+    #[error("AKV10032: The token issuer '{0}' is not trusted.")]
+    Untrusted(String),
     /// Whether the identity still exists could not be read.
     #[error("The identity store is unavailable: {0}")]
     Unavailable(String),
@@ -66,11 +78,13 @@ pub struct AuthService {
     issuer: String,
     tenant: String,
     lifetime: i64,
-    clock: Arc<dyn Clock>,
-    store: Arc<dyn KeyStore>,
-    crypto: Arc<dyn CryptoProvider>,
-    door: Arc<Door>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn KeyStore>,
+    pub(crate) crypto: Arc<dyn CryptoProvider>,
+    pub(crate) door: Arc<Door>,
+    pub(crate) federation: Federation,
     verified: Mutex<HashMap<String, (Arc<Principal>, i64)>>,
+    pub(crate) assertions: Mutex<HashMap<String, i64>>,
 }
 
 /// How the token service is set up.
@@ -93,6 +107,7 @@ impl AuthService {
         protector: &dyn KeyProtector,
         settings: AuthSettings,
         door: Arc<Door>,
+        fetcher: Arc<dyn JwksFetcher>,
     ) -> DomainResult<Self> {
         let sealed = match store.server_secret(SIGNING_KEY_NAME).await? {
             Some(sealed) => sealed,
@@ -113,11 +128,13 @@ impl AuthService {
             issuer: settings.issuer,
             tenant: settings.tenant,
             lifetime: settings.lifetime,
+            federation: Federation::new(Arc::clone(&store), fetcher, Arc::clone(&clock)),
             clock,
             store,
             crypto,
             door,
             verified: Mutex::new(HashMap::new()),
+            assertions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -131,22 +148,28 @@ impl AuthService {
         json!({"keys": [self.signer.jwk()]})
     }
 
-    /// Issues a token for `identity`, which `caller` proved to be, with audience `resource`;
-    /// returns it with its expiry.
+    /// Issues a token for `identity`, which `caller` proved to be through `credential`, with
+    /// audience `resource`; returns it with its expiry.
     pub async fn issue(
         &self,
         caller: &Caller,
         identity: &Identity,
+        credential: &str,
         resource: &str,
     ) -> DomainResult<(String, i64)> {
         self.door
             .pass(caller, Operation::TokenIssue, Scope::Deployment, async {
-                self.sign_token(identity, resource)
+                self.sign_token(identity, credential, resource)
             })
             .await
     }
 
-    fn sign_token(&self, identity: &Identity, resource: &str) -> DomainResult<(String, i64)> {
+    fn sign_token(
+        &self,
+        identity: &Identity,
+        credential: &str,
+        resource: &str,
+    ) -> DomainResult<(String, i64)> {
         let now = self.clock.now();
         let exp = now + self.lifetime;
         let mut uti = [0u8; 16];
@@ -162,13 +185,21 @@ impl AuthService {
             "appid": identity.client_id,
             "azp": identity.client_id,
             "tid": self.tenant,
-            "idtyp": "app",
+            "idtyp": identity.kind.as_str(),
             "name": identity.name.as_str(),
+            "credid": credential,
             "uti": b64::encode(uti),
             "ver": "2.0",
         });
-        if let (true, Some(map)) = (identity.admin, claims.as_object_mut()) {
-            map.insert("roles".into(), json!([ADMIN_ROLE]));
+        if let Some(map) = claims.as_object_mut() {
+            if identity.admin {
+                map.insert("roles".into(), json!([ADMIN_ROLE]));
+            }
+            if identity.kind == IdentityKind::User {
+                for claim in ["upn", "unique_name", "preferred_username"] {
+                    map.insert(claim.into(), json!(identity.name.as_str()));
+                }
+            }
         }
         let token = self
             .signer
@@ -177,9 +208,12 @@ impl AuthService {
         Ok((token, exp))
     }
 
-    /// Verifies a bearer token: signature, issuer, expiry, and that its identity still exists.
-    /// The audience is checked by the caller against the resource it serves. Verified tokens
-    /// are cached until they expire or their identity is deleted (`forget_identity`).
+    /// Verifies a bearer token: one of this deployment's (signature, issuer, expiry, and that
+    /// its identity and the credential it was issued through still exist) or one of a trusted
+    /// external issuer (signature with the issuer's keys, expiry; the principal is the claim
+    /// the issuer is trusted for). The audience is checked by the caller against the resource
+    /// it serves. Verified tokens are cached until they expire, or until their identity or a
+    /// credential of it changes (`forget_identity`), or the trusted issuers change.
     pub async fn verify(&self, token: &str) -> Result<Arc<Principal>, TokenError> {
         let now = self.clock.now();
         if let Some((principal, exp)) = self
@@ -194,19 +228,12 @@ impl AuthService {
                 Err(TokenError::Expired)
             };
         }
-        let claims = self
-            .signer
-            .verify(token)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        let (principal, exp) = self.check_claims(&claims, now)?;
-        let exists = self
-            .store
-            .identity_by_object_id(&principal.object_id)
-            .await
-            .map_err(|e| TokenError::Unavailable(e.to_string()))?;
-        if exists.is_none() {
-            return Err(TokenError::Revoked);
-        }
+        let jwt = UnverifiedJwt::parse(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let (principal, exp) = if jwt.claim_text("iss") == Some(self.issuer.as_str()) {
+            self.verify_own(token, now).await?
+        } else {
+            self.verify_external(&jwt).await?
+        };
         let principal = Arc::new(principal);
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= CACHE_LIMIT {
@@ -220,11 +247,93 @@ impl AuthService {
         Ok(principal)
     }
 
-    /// Drops the cached tokens of a deleted identity (here, or on another node): its next
-    /// request is refused.
+    async fn verify_own(&self, token: &str, now: i64) -> Result<(Principal, i64), TokenError> {
+        let claims = self
+            .signer
+            .verify(token)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let (principal, exp) = self.check_claims(&claims, now)?;
+        let unavailable = |e: DomainError| TokenError::Unavailable(e.to_string());
+        let exists = self
+            .store
+            .identity_by_object_id(&principal.object_id)
+            .await
+            .map_err(unavailable)?;
+        if exists.is_none() {
+            return Err(TokenError::Revoked);
+        }
+        if let Some(id) = &principal.credential {
+            let credentials = self
+                .store
+                .credentials(&principal.object_id)
+                .await
+                .map_err(unavailable)?;
+            if !credentials.iter().any(|c| &c.id == id) {
+                return Err(TokenError::CredentialRemoved);
+            }
+        }
+        Ok((principal, exp))
+    }
+
+    async fn verify_external(
+        &self,
+        jwt: &UnverifiedJwt<'_>,
+    ) -> Result<(Principal, i64), TokenError> {
+        let iss = jwt.claim_text("iss").unwrap_or_default().to_owned();
+        let external = self
+            .federation
+            .verify(jwt)
+            .await?
+            .ok_or(TokenError::Untrusted(iss))?;
+        let claims = &external.claims;
+        let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+        let object_id = text(&external.issuer.principal_claim).ok_or_else(|| {
+            TokenError::Invalid(format!(
+                "no '{}' claim to name the principal",
+                external.issuer.principal_claim
+            ))
+        })?;
+        let audience = match claims.get("aud") {
+            Some(Value::String(a)) => a.clone(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .find_map(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            _ => return Err(TokenError::Invalid("no aud".into())),
+        };
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        let principal = Principal {
+            client_id: text("azp").or_else(|| text("appid")).unwrap_or_default(),
+            name: text("name")
+                .or_else(|| text("preferred_username"))
+                .unwrap_or_else(|| object_id.clone()),
+            object_id,
+            admin: false,
+            audience,
+            audience_preapproved: audience_matches(claims, &external.issuer.audiences),
+            credential: None,
+        };
+        Ok((principal, exp))
+    }
+
+    /// Drops the cached tokens of an identity that was deleted or lost a credential (here, or
+    /// on another node): its next request is checked again.
     pub fn forget_identity(&self, object_id: &str) {
         if let Ok(mut cache) = self.verified.lock() {
             cache.retain(|_, (p, _)| p.object_id != object_id);
+        }
+    }
+
+    /// Drops the cached trusted issuers, their keys and every cached token (a change here, or
+    /// on another node; rare, so the tokens of this deployment are simply verified again).
+    pub fn forget_issuers(&self) {
+        self.federation.forget();
+        if let Ok(mut cache) = self.verified.lock() {
+            cache.clear();
         }
     }
 
@@ -257,99 +366,10 @@ impl AuthService {
             name: text("name").unwrap_or_default(),
             admin,
             audience: text("aud").ok_or_else(|| TokenError::Invalid("no aud".into()))?,
+            audience_preapproved: false,
+            credential: text("credid"),
         };
         Ok((principal, exp))
-    }
-
-    /// The identity whose secret is `secret` (managed-identity protocol).
-    pub async fn identity_by_secret(&self, secret: &str) -> DomainResult<Option<Identity>> {
-        self.store
-            .identity_by_secret_hash(&hash_secret(secret))
-            .await
-    }
-
-    /// The identity with these client credentials.
-    pub async fn identity_by_credentials(
-        &self,
-        client_id: &str,
-        secret: &str,
-    ) -> DomainResult<Option<Identity>> {
-        let found = self.store.identity_by_client_id(client_id).await?;
-        Ok(found.filter(|id| {
-            strongroom_crypto::constant_time_eq(
-                id.secret_hash.as_bytes(),
-                hash_secret(secret).as_bytes(),
-            )
-        }))
-    }
-
-    /// Creates an identity; returns it with its secret (shown once, stored only as a hash).
-    pub async fn create_identity(
-        &self,
-        caller: &Caller,
-        name: IdentityName,
-        admin: bool,
-    ) -> DomainResult<(Identity, String)> {
-        self.door
-            .pass(
-                caller,
-                Operation::IdentityCreate,
-                Scope::Deployment,
-                self.insert_identity(name, admin),
-            )
-            .await
-    }
-
-    /// All identities.
-    pub async fn identities(&self, caller: &Caller) -> DomainResult<Vec<Identity>> {
-        self.door
-            .pass(
-                caller,
-                Operation::IdentityList,
-                Scope::Deployment,
-                self.store.identities(),
-            )
-            .await
-    }
-
-    /// Deletes an identity.
-    pub async fn delete_identity(&self, caller: &Caller, name: &IdentityName) -> DomainResult<()> {
-        self.door
-            .pass(
-                caller,
-                Operation::IdentityDelete,
-                Scope::Deployment,
-                async {
-                    match self.store.delete_identity(name).await? {
-                        Some(deleted) => {
-                            self.forget_identity(&deleted.object_id);
-                            Ok(())
-                        }
-                        None => Err(DomainError::bad(format!("No identity named '{name}'."))),
-                    }
-                },
-            )
-            .await
-    }
-
-    async fn insert_identity(
-        &self,
-        name: IdentityName,
-        admin: bool,
-    ) -> DomainResult<(Identity, String)> {
-        let mut secret_bytes = [0u8; 32];
-        self.crypto.fill_random(&mut secret_bytes)?;
-        let secret = format!("{SECRET_PREFIX}{}", b64::encode(secret_bytes));
-        let identity = Identity {
-            object_id: uuid::Uuid::new_v4().to_string(),
-            name,
-            client_id: uuid::Uuid::new_v4().to_string(),
-            secret_hash: hash_secret(&secret),
-            admin,
-            created: self.clock.now(),
-        };
-        self.store.insert_identity(&identity).await?;
-        Ok((identity, secret))
     }
 }
 

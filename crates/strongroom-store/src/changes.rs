@@ -24,8 +24,11 @@ pub enum Change {
     Vault(VaultName),
     /// Who may do what in a vault or pool (a role assignment or access policy changed).
     Access(VaultName),
-    /// An identity (by object id) was deleted: its tokens are no longer valid.
+    /// An identity (by object id) was deleted or lost a credential: tokens issued to it (or
+    /// through that credential) are checked again.
     Identity(String),
+    /// The trusted external issuers changed.
+    Issuers,
     /// Notifications may have been missed: forget everything.
     Reset,
 }
@@ -37,6 +40,7 @@ impl Change {
             Self::Vault(v) => format!("v/{v}"),
             Self::Access(v) => format!("a/{v}"),
             Self::Identity(oid) => format!("i/{oid}"),
+            Self::Issuers => "t".into(),
             Self::Reset => "r".into(),
         }
     }
@@ -51,6 +55,7 @@ impl Change {
             (Some("v"), Some(v), None) => v.parse().map_or(Self::Reset, Self::Vault),
             (Some("a"), Some(v), None) => v.parse().map_or(Self::Reset, Self::Access),
             (Some("i"), Some(oid), None) if !oid.is_empty() => Self::Identity(oid.to_owned()),
+            (Some("t"), None, None) => Self::Issuers,
             _ => Self::Reset,
         }
     }
@@ -120,6 +125,7 @@ mod tests {
         assert_eq!(Change::decode(&access.encode()), access);
         let identity = Change::Identity("0f0e0d0c-0000-4000-8000-000000000001".into());
         assert_eq!(Change::decode(&identity.encode()), identity);
+        assert_eq!(Change::decode(&Change::Issuers.encode()), Change::Issuers);
         assert_eq!(Change::decode("garbage"), Change::Reset);
     }
 }

@@ -11,6 +11,7 @@
 
 mod audit;
 pub mod changes;
+mod identities;
 mod keys;
 mod policies;
 mod roles;

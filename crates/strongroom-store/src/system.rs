@@ -8,7 +8,7 @@ use strongroom_core::DomainError;
 use strongroom_core::access_policy::AccessPolicy;
 use strongroom_core::audit::{AuditFilter, AuditRecord};
 use strongroom_core::error::DomainResult;
-use strongroom_core::identity::Identity;
+use strongroom_core::identity::{Credential, Identity, TrustedIssuer};
 use strongroom_core::key::KeyVersionRecord;
 use strongroom_core::lifecycle::Deletion;
 use strongroom_core::names::{IdentityName, KeyName, KeyVersion, VaultName};
@@ -42,33 +42,8 @@ fn vault_from_row(row: &AnyRow) -> DomainResult<StoredVault> {
     })
 }
 
-fn identity_from_row(row: &AnyRow) -> DomainResult<Identity> {
-    let name: String = row.try_get(1).map_err(storage)?;
-    Ok(Identity {
-        object_id: row.try_get(0).map_err(storage)?,
-        name: name.parse().map_err(corrupt)?,
-        client_id: row.try_get(2).map_err(storage)?,
-        secret_hash: row.try_get(3).map_err(storage)?,
-        admin: row.try_get::<i64, _>(4).map_err(storage)? != 0,
-        created: row.try_get(5).map_err(storage)?,
-    })
-}
-
 const VAULT_COLUMNS: &str =
     "name, kind, sku, retention_days, purge_protection, created, sealed_kek, rbac_authorization";
-const IDENTITY_COLUMNS: &str = "object_id, name, client_id, secret_hash, admin, created";
-
-impl SqlStore {
-    async fn identity_where(&self, column: &str, value: &str) -> DomainResult<Option<Identity>> {
-        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE {column} = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage)?;
-        row.as_ref().map(identity_from_row).transpose()
-    }
-}
 
 #[async_trait]
 impl KeyStore for SqlStore {
@@ -365,71 +340,76 @@ impl KeyStore for SqlStore {
         self.try_lease_impl(name, holder, now, ttl_secs).await
     }
 
-    async fn insert_identity(&self, identity: &Identity) -> DomainResult<()> {
+    async fn insert_identity(
+        &self,
+        identity: &Identity,
+        credentials: &[Credential],
+    ) -> DomainResult<()> {
         self.count();
-        let sql =
-            format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(identity.object_id.as_str())
-            .bind(identity.name.as_str())
-            .bind(identity.client_id.as_str())
-            .bind(identity.secret_hash.as_str())
-            .bind(i64::from(identity.admin))
-            .bind(identity.created)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    DomainError::bad(format!(
-                        "An identity named '{}' already exists.",
-                        identity.name
-                    ))
-                } else {
-                    storage(e)
-                }
-            })?;
-        Ok(())
+        self.insert_identity_impl(identity, credentials).await
     }
 
-    async fn identity_by_secret_hash(&self, secret_hash: &str) -> DomainResult<Option<Identity>> {
+    async fn identity_by_secret_hash(
+        &self,
+        secret_hash: &str,
+    ) -> DomainResult<Option<(Identity, Credential)>> {
         self.count();
-        self.identity_where("secret_hash", secret_hash).await
+        self.identity_by_secret_hash_impl(secret_hash).await
     }
 
     async fn identity_by_client_id(&self, client_id: &str) -> DomainResult<Option<Identity>> {
         self.count();
-        self.identity_where("client_id", client_id).await
+        self.identity_by_client_id_impl(client_id).await
+    }
+
+    async fn identity_by_name(&self, name: &IdentityName) -> DomainResult<Option<Identity>> {
+        self.count();
+        self.identity_by_name_impl(name).await
     }
 
     async fn identities(&self) -> DomainResult<Vec<Identity>> {
         self.count();
-        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY name");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage)?;
-        rows.iter().map(identity_from_row).collect()
+        self.identities_impl().await
     }
 
     async fn identity_by_object_id(&self, object_id: &str) -> DomainResult<Option<Identity>> {
         self.count();
-        self.identity_where("object_id", object_id).await
+        self.identity_by_object_id_impl(object_id).await
     }
 
     async fn delete_identity(&self, name: &IdentityName) -> DomainResult<Option<Identity>> {
         self.count();
-        let sql = format!("DELETE FROM identities WHERE name = $1 RETURNING {IDENTITY_COLUMNS}");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage)?;
-        let deleted = row.as_ref().map(identity_from_row).transpose()?;
-        if let Some(identity) = &deleted {
-            self.announce(crate::changes::Change::Identity(identity.object_id.clone()))
-                .await;
-        }
-        Ok(deleted)
+        self.delete_identity_impl(name).await
+    }
+
+    async fn credentials(&self, object_id: &str) -> DomainResult<Vec<Credential>> {
+        self.count();
+        self.credentials_impl(object_id).await
+    }
+
+    async fn insert_credential(&self, credential: &Credential) -> DomainResult<()> {
+        self.count();
+        self.insert_credential_impl(credential).await
+    }
+
+    async fn delete_credential(&self, object_id: &str, id: &str) -> DomainResult<bool> {
+        self.count();
+        self.delete_credential_impl(object_id, id).await
+    }
+
+    async fn trusted_issuers(&self) -> DomainResult<Vec<TrustedIssuer>> {
+        self.count();
+        self.trusted_issuers_impl().await
+    }
+
+    async fn put_trusted_issuer(&self, issuer: &TrustedIssuer) -> DomainResult<()> {
+        self.count();
+        self.put_trusted_issuer_impl(issuer).await
+    }
+
+    async fn delete_trusted_issuer(&self, issuer: &str) -> DomainResult<bool> {
+        self.count();
+        self.delete_trusted_issuer_impl(issuer).await
     }
 
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>> {

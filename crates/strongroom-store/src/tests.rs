@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use strongroom_core::DomainError;
-use strongroom_core::identity::Identity;
+use strongroom_core::identity::{
+    Credential, CredentialKind, Identity, IdentityKind, IssuerKeys, TrustedIssuer,
+};
 use strongroom_core::key::{KeyAttributes, KeyOp, KeyVersionRecord, PublicKeyParts, VersionId};
 use strongroom_core::lifecycle::Deletion;
 use strongroom_core::names::{KeyName, KeyVersion, VaultName};
@@ -484,18 +486,35 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         object_id: "oid".into(),
         name: "app1".parse().unwrap(),
         client_id: "cid".into(),
-        secret_hash: "hash".into(),
+        kind: IdentityKind::Application,
         admin: true,
         created: 5,
     };
-    store.insert_identity(&id).await.unwrap();
-    assert!(store.insert_identity(&id).await.is_err());
+    let secret = Credential {
+        id: "c1".into(),
+        object_id: "oid".into(),
+        kind: CredentialKind::Secret {
+            hash: "hash".into(),
+            hint: "srs".into(),
+        },
+        created: 5,
+        expires: None,
+    };
+    store
+        .insert_identity(&id, std::slice::from_ref(&secret))
+        .await
+        .unwrap();
+    assert!(store.insert_identity(&id, &[]).await.is_err());
     assert_eq!(
         store.identity_by_secret_hash("hash").await.unwrap(),
-        Some(id.clone())
+        Some((id.clone(), secret.clone()))
     );
     assert_eq!(
         store.identity_by_client_id("cid").await.unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(
+        store.identity_by_name(&id.name).await.unwrap(),
         Some(id.clone())
     );
     assert_eq!(store.identities().await.unwrap().len(), 1);
@@ -503,6 +522,48 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         store.identity_by_object_id(&id.object_id).await.unwrap(),
         Some(id.clone())
     );
+
+    let certificate = Credential {
+        id: "c2".into(),
+        object_id: "oid".into(),
+        kind: CredentialKind::Certificate {
+            x5t: "t1".into(),
+            x5t_s256: "t256".into(),
+            der: vec![0x30, 0x03, 1, 2, 3],
+        },
+        created: 6,
+        expires: Some(100),
+    };
+    let federated = Credential {
+        id: "c3".into(),
+        object_id: "oid".into(),
+        kind: CredentialKind::Federated {
+            issuer: "https://issuer.example".into(),
+            subject: "system:serviceaccount:ns:sa".into(),
+            audiences: vec!["api://AzureADTokenExchange".into()],
+        },
+        created: 7,
+        expires: None,
+    };
+    store.insert_credential(&certificate).await.unwrap();
+    store.insert_credential(&federated).await.unwrap();
+    let again = Credential {
+        id: "c4".into(),
+        ..secret.clone()
+    };
+    assert!(
+        store.insert_credential(&again).await.is_err(),
+        "a secret hash is unique"
+    );
+    assert_eq!(
+        store.credentials("oid").await.unwrap(),
+        vec![secret.clone(), certificate.clone(), federated.clone()]
+    );
+    assert!(store.delete_credential("oid", "c2").await.unwrap());
+    assert!(!store.delete_credential("oid", "c2").await.unwrap());
+    assert!(!store.delete_credential("other", "c3").await.unwrap());
+    assert_eq!(store.credentials("oid").await.unwrap().len(), 2);
+
     assert_eq!(
         store.delete_identity(&id.name).await.unwrap(),
         Some(id.clone())
@@ -512,6 +573,33 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         None
     );
     assert!(store.identity_by_client_id("cid").await.unwrap().is_none());
+    assert!(store.credentials("oid").await.unwrap().is_empty());
+    assert!(
+        store
+            .identity_by_secret_hash("hash")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let issuer = TrustedIssuer {
+        issuer: "https://issuer.example".into(),
+        keys: IssuerKeys::Jwks(r#"{"keys":[]}"#.into()),
+        principal_claim: "sub".into(),
+        audiences: vec!["https://vault.example".into()],
+        created: 9,
+    };
+    store.put_trusted_issuer(&issuer).await.unwrap();
+    let replaced = TrustedIssuer {
+        keys: IssuerKeys::Discovery,
+        principal_claim: "oid".into(),
+        ..issuer.clone()
+    };
+    store.put_trusted_issuer(&replaced).await.unwrap();
+    assert_eq!(store.trusted_issuers().await.unwrap(), vec![replaced]);
+    assert!(store.delete_trusted_issuer(&issuer.issuer).await.unwrap());
+    assert!(!store.delete_trusted_issuer(&issuer.issuer).await.unwrap());
+    assert!(store.trusted_issuers().await.unwrap().is_empty());
 
     assert_eq!(
         store

@@ -71,6 +71,12 @@ pub enum Command {
     },
     /// Benchmark a running server against the raw crypto library.
     Bench(crate::bench::BenchArgs),
+    /// Trusted external token issuers (OpenID Connect).
+    Issuer {
+        /// Action.
+        #[command(subcommand)]
+        action: IssuerAction,
+    },
     /// The stored audit log: list, verify, export.
     Audit {
         /// Action.
@@ -354,14 +360,104 @@ pub enum IdentityAction {
         /// The scope of --role: `/`, `/keys` or `/keys/NAME`.
         #[arg(long, default_value = "/")]
         scope: String,
+        /// Make it a user who signs in with a password (read from standard input) instead of
+        /// an application with a client secret.
+        #[arg(long)]
+        user: bool,
     },
     /// List.
     List,
+    /// Show an identity with its credentials.
+    Show {
+        /// Name.
+        #[arg(long, short = 'n')]
+        name: String,
+    },
     /// Delete.
     Delete {
         /// Name.
         #[arg(long, short = 'n')]
         name: String,
+    },
+    /// Add or remove an identity's credentials.
+    Credential {
+        /// Action.
+        #[command(subcommand)]
+        action: CredentialAction,
+    },
+}
+
+/// Credential actions.
+#[derive(Debug, Subcommand)]
+pub enum CredentialAction {
+    /// Add a client secret (printed once), a certificate, a federated credential, or (for a
+    /// user) a new password read from standard input.
+    Add {
+        /// The identity.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// Generate a new client secret.
+        #[arg(long, group = "credential")]
+        secret: bool,
+        /// Years a new secret stays valid (default: no expiry).
+        #[arg(long, requires = "secret")]
+        years: Option<u32>,
+        /// A certificate (PEM) whose key signs client assertions.
+        #[arg(long, group = "credential")]
+        cert: Option<std::path::PathBuf>,
+        /// A trusted issuer whose tokens with --subject stand for this application.
+        #[arg(long, group = "credential", requires = "subject")]
+        issuer: Option<String>,
+        /// The subject (`sub`) of the federated tokens.
+        #[arg(long, requires = "issuer")]
+        subject: Option<String>,
+        /// Accepted audiences of the federated tokens (default api://AzureADTokenExchange).
+        #[arg(long, num_args = 1.., requires = "issuer")]
+        audience: Vec<String>,
+        /// A new password, read from standard input (users).
+        #[arg(long, group = "credential")]
+        password_stdin: bool,
+    },
+    /// Remove a credential: tokens issued through it stop working on every node.
+    Remove {
+        /// The identity.
+        #[arg(long, short = 'n')]
+        name: String,
+        /// The credential id (`identity show` lists them).
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// Trusted issuer actions.
+#[derive(Debug, Subcommand)]
+pub enum IssuerAction {
+    /// Trust an OpenID Connect issuer's tokens (or change how it is trusted).
+    Add {
+        /// The issuer URL, exactly as its tokens' `iss`.
+        #[arg(long)]
+        issuer: String,
+        /// Its JWKS, from a file.
+        #[arg(long, group = "keys")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// Fetch its keys by OpenID discovery (`jwks_uri`).
+        #[arg(long, group = "keys")]
+        discovery: bool,
+        /// The claim that names the principal: `sub` (Kubernetes, Keycloak) or `oid` (Entra ID).
+        #[arg(long, default_value = "sub")]
+        principal_claim: String,
+        /// Audiences accepted when its tokens are presented directly, beside this
+        /// deployment's own resources (e.g. https://vault.azure.net).
+        #[arg(long, num_args = 1..)]
+        audience: Vec<String>,
+    },
+    /// List the trusted issuers.
+    List,
+    /// Stop trusting an issuer.
+    Remove {
+        /// The issuer URL.
+        #[arg(long)]
+        issuer: String,
     },
 }
 

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use strongroom_client::{Client, Container};
 
 use crate::cli::{
-    CipherArgs, Cli, Command, ContainerAction, IdentityAction, KeyAction, KeyProps, KeyRef,
-    PolicyAction, Target, VaultAction,
+    CipherArgs, Cli, Command, ContainerAction, KeyAction, KeyProps, KeyRef, PolicyAction, Target,
+    VaultAction,
 };
 use crate::output::print;
 
@@ -29,10 +29,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(_) | Command::Init(_) | Command::Bench(_) => unreachable_serve()?,
         Command::Vault { action } => vault(&client, action).await?,
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
-        Command::Identity { action } => identity(&client, action).await?,
+        Command::Identity { action } => crate::identities::identity(&client, action).await?,
         Command::Key { action } => key(&client, action).await?,
         Command::Role { action } => crate::roles::run(&client, action).await?,
         Command::Audit { action } => crate::audit::run(&client, action).await?,
+        Command::Issuer { action } => crate::identities::issuer(&client, action).await?,
         Command::Rng { at, count } => {
             client
                 .data(
@@ -109,53 +110,6 @@ async fn container(client: &Client, kind: &str, action: ContainerAction) -> anyh
         ContainerAction::Delete { name } => {
             client
                 .admin(Method::DELETE, &format!("/{kind}/{name}"), None)
-                .await?
-        }
-    })
-}
-
-async fn identity(client: &Client, action: IdentityAction) -> anyhow::Result<Value> {
-    Ok(match action {
-        IdentityAction::Create {
-            name,
-            admin,
-            role,
-            at,
-            scope,
-        } => {
-            let mut created = client
-                .admin(
-                    Method::POST,
-                    &format!("/identities/{name}"),
-                    Some(&json!({ "admin": admin })),
-                )
-                .await?;
-            if let Some(role) = role {
-                let oid = created
-                    .get("object_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let assigned =
-                    match crate::roles::assign(client, &at, &role, &oid, &scope, None).await {
-                        Ok(assigned) => assigned,
-                        Err(e) => {
-                            // No identity without the role it was created for.
-                            let path = format!("/identities/{name}");
-                            let _ = client.admin(Method::DELETE, &path, None).await;
-                            return Err(e);
-                        }
-                    };
-                if let Some(map) = created.as_object_mut() {
-                    map.insert("role_assignment".into(), assigned);
-                }
-            }
-            created
-        }
-        IdentityAction::List => client.admin(Method::GET, "/identities", None).await?,
-        IdentityAction::Delete { name } => {
-            client
-                .admin(Method::DELETE, &format!("/identities/{name}"), None)
                 .await?
         }
     })

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod commands;
 mod failure;
+mod identities;
 mod loadgen;
 mod output;
 mod roles;

@@ -637,3 +637,107 @@ fn cli_manages_role_assignments_of_vaults_and_pools() {
     );
     server.terminate();
 }
+
+#[test]
+fn cli_manages_credentials_and_trusted_issuers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    server.cli(&["identity", "create", "--name", "worker"]);
+    let secret = server.cli(&[
+        "identity",
+        "credential",
+        "add",
+        "--name",
+        "worker",
+        "--secret",
+        "--years",
+        "1",
+    ]);
+    assert!(
+        secret["client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("srs_"),
+        "{secret}"
+    );
+    assert!(secret["expires"].as_i64().is_some());
+    let federated = server.cli(&[
+        "identity",
+        "credential",
+        "add",
+        "--name",
+        "worker",
+        "--issuer",
+        "https://oidc.example/",
+        "--subject",
+        "system:serviceaccount:ns:worker",
+    ]);
+    assert_eq!(federated["issuer"], "https://oidc.example");
+    let shown = server.cli(&["identity", "show", "--name", "worker"]);
+    let mut kinds: Vec<&str> = shown["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["type"].as_str())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["federated", "secret", "secret"]);
+    assert!(
+        !shown
+            .to_string()
+            .contains(secret["client_secret"].as_str().unwrap()),
+        "a secret is shown once"
+    );
+    let id = federated["id"].as_str().unwrap();
+    server.cli(&[
+        "identity",
+        "credential",
+        "remove",
+        "--name",
+        "worker",
+        "--id",
+        id,
+    ]);
+    let shown = server.cli(&["identity", "show", "--name", "worker"]);
+    assert_eq!(shown["credentials"].as_array().unwrap().len(), 2);
+
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(
+        &jwks,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+    )
+    .unwrap();
+    let jwks_arg = jwks.to_str().unwrap();
+    let added = server.cli(&[
+        "issuer",
+        "add",
+        "--issuer",
+        "https://keycloak.example/realms/prod",
+        "--jwks-file",
+        jwks_arg,
+        "--principal-claim",
+        "sub",
+    ]);
+    assert_eq!(added["issuer"], "https://keycloak.example/realms/prod");
+    let listed = server.cli(&["issuer", "list"]);
+    assert_eq!(listed["value"].as_array().unwrap().len(), 1, "{listed}");
+    server.cli(&[
+        "issuer",
+        "remove",
+        "--issuer",
+        "https://keycloak.example/realms/prod",
+    ]);
+    let listed = server.cli(&["issuer", "list"]);
+    assert_eq!(listed["value"].as_array().unwrap().len(), 0, "{listed}");
+    let (code, _, err) = server.run(
+        &server.credentials(),
+        &[
+            "issuer",
+            "remove",
+            "--issuer",
+            "https://keycloak.example/realms/prod",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("NotFound"), "{err}");
+}

@@ -1,17 +1,11 @@
-//! Strongroom's management API under `/strongroom/v1`: vaults, managed HSM pools and
-//! identities. Administrators only (except `info`).
-
-use std::collections::BTreeMap;
+//! Strongroom's management API under `/strongroom/v1`: vaults and managed HSM pools.
+//! Administrators only (except `info`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use strongroom_api::admin::{
-    IdentityCreate, IdentityCreated, IdentityInfo, IdentityList, ServerInfo, VaultCreate,
-    VaultInfo, VaultList,
-};
-use strongroom_core::identity::Identity;
-use strongroom_core::names::{IdentityName, VaultName};
+use strongroom_api::admin::{ServerInfo, VaultCreate, VaultInfo, VaultList};
+use strongroom_core::names::VaultName;
 use strongroom_core::vault::{RetentionDays, Sku, Vault, VaultKind};
 
 use crate::error::{ApiError, ApiResult};
@@ -155,90 +149,6 @@ kind_handlers!(
     show_hsm,
     delete_hsm
 );
-
-fn identity_info(i: &Identity) -> IdentityInfo {
-    IdentityInfo {
-        name: i.name.to_string(),
-        client_id: i.client_id.clone(),
-        object_id: i.object_id.clone(),
-        admin: i.admin,
-        created: i.created,
-    }
-}
-
-/// The environment a workload sets to use an identity.
-pub fn identity_env(
-    s: &AppState,
-    identity: &Identity,
-    secret: &str,
-    ca_file: &str,
-) -> BTreeMap<String, String> {
-    let base = format!("https://127.0.0.1:{}", s.public_port);
-    BTreeMap::from([
-        ("IDENTITY_ENDPOINT".to_owned(), format!("{base}/msi/token")),
-        ("IDENTITY_HEADER".to_owned(), secret.to_owned()),
-        (
-            "AZURE_TOKEN_CREDENTIALS".to_owned(),
-            "ManagedIdentityCredential".to_owned(),
-        ),
-        ("REQUESTS_CA_BUNDLE".to_owned(), ca_file.to_owned()),
-        ("SSL_CERT_FILE".to_owned(), ca_file.to_owned()),
-        (
-            "STRONGROOM_CLIENT_ID".to_owned(),
-            identity.client_id.clone(),
-        ),
-    ])
-}
-
-/// `POST /strongroom/v1/identities/{name}`.
-pub async fn create_identity(
-    State(s): State<AppState>,
-    RequestCaller(c): RequestCaller,
-    Path(n): Path<String>,
-    AzJson(p): AzJson<IdentityCreate>,
-) -> ApiResult<(StatusCode, Json<IdentityCreated>)> {
-    let name: IdentityName = n.parse()?;
-    let (identity, secret) = s.auth.create_identity(&c, name, p.admin).await?;
-    let ca = s
-        .config
-        .data_dir
-        .join("tls")
-        .join("ca.pem")
-        .display()
-        .to_string();
-    let env = identity_env(&s, &identity, &secret, &ca);
-    Ok((
-        StatusCode::CREATED,
-        Json(IdentityCreated {
-            identity: identity_info(&identity),
-            client_secret: secret,
-            tenant_id: s.auth.tenant().to_owned(),
-            env,
-        }),
-    ))
-}
-
-/// `GET /strongroom/v1/identities`.
-pub async fn list_identities(
-    State(s): State<AppState>,
-    RequestCaller(c): RequestCaller,
-) -> ApiResult<Json<IdentityList>> {
-    let all = s.auth.identities(&c).await?;
-    Ok(Json(IdentityList {
-        value: all.iter().map(identity_info).collect(),
-    }))
-}
-
-/// `DELETE /strongroom/v1/identities/{name}`.
-pub async fn delete_identity(
-    State(s): State<AppState>,
-    RequestCaller(c): RequestCaller,
-    Path(n): Path<String>,
-) -> ApiResult<StatusCode> {
-    let name: IdentityName = n.parse()?;
-    s.auth.delete_identity(&c, &name).await?;
-    Ok(StatusCode::OK)
-}
 
 /// `GET /strongroom/v1/info`.
 pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {

@@ -7,6 +7,7 @@ mod audit;
 mod convert;
 mod deleted;
 mod health;
+mod identities;
 mod keys;
 mod ops;
 mod page;
@@ -21,14 +22,14 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::auth::endpoints as token;
 use crate::auth::middleware::{require_data_plane, require_token};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use admin::identity_env;
+pub use identities::identity_env;
 
 /// The keys data plane.
 fn data_plane(state: &AppState) -> Router<AppState> {
@@ -136,10 +137,26 @@ fn management(state: &AppState) -> Router<AppState> {
         )
         .route("/strongroom/v1/audit", get(audit::list))
         .route("/strongroom/v1/audit/verify", get(audit::verify))
-        .route("/strongroom/v1/identities", get(admin::list_identities))
+        .route("/strongroom/v1/identities", get(identities::list))
         .route(
             "/strongroom/v1/identities/{name}",
-            post(admin::create_identity).delete(admin::delete_identity),
+            post(identities::create)
+                .get(identities::show)
+                .delete(identities::delete),
+        )
+        .route(
+            "/strongroom/v1/identities/{name}/credentials",
+            post(identities::add_credential),
+        )
+        .route(
+            "/strongroom/v1/identities/{name}/credentials/{id}",
+            delete(identities::remove_credential),
+        )
+        .route(
+            "/strongroom/v1/issuers",
+            get(identities::list_issuers)
+                .put(identities::put_issuer)
+                .delete(identities::delete_issuer),
         )
         .route_layer(from_fn_with_state(state.clone(), require_token))
 }

@@ -11,6 +11,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::{Extension, Json};
 use serde_json::Value;
 use strongroom_api::token::{ManagedIdentityToken, OAuthToken, OpenIdConfiguration};
+use strongroom_core::identity::Identity;
+use strongroom_service::identities::{JWT_BEARER, ProofError};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::RequestCaller;
@@ -57,7 +59,7 @@ pub async fn managed_identity_token(
                 "The X-IDENTITY-HEADER header is required.",
             )
         })?;
-    let identity = state
+    let (identity, credential) = state
         .auth
         .identity_by_secret(secret)
         .await?
@@ -79,7 +81,10 @@ pub async fn managed_identity_token(
             "The requested identity does not match the identity header.",
         ));
     }
-    let (token, exp) = state.auth.issue(&caller, &identity, resource).await?;
+    let (token, exp) = state
+        .auth
+        .issue(&caller, &identity, &credential, resource)
+        .await?;
     let now = state.keys.now();
     Ok(Json(ManagedIdentityToken {
         access_token: token,
@@ -91,55 +96,64 @@ pub async fn managed_identity_token(
     }))
 }
 
-/// `POST /{tenant}/oauth2/token` and `/{tenant}/oauth2/v2.0/token`: client credentials.
+/// `POST /{tenant}/oauth2/token` and `/{tenant}/oauth2/v2.0/token`: client credentials
+/// (a client secret, or a `client_assertion` JWT: signed with a certificate of the
+/// application, or a trusted issuer's token matching one of its federated credentials), and
+/// the password grant for users.
 pub async fn oauth_token(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path(_tenant): Path<String>,
+    Path(tenant): Path<String>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<OAuthToken>> {
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return Err(oauth(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Only the client_credentials grant is supported.",
-        ));
-    }
-    if form.contains_key("client_assertion") {
-        return Err(oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            "Client assertions are not accepted; authenticate with client_secret.",
-        ));
-    }
-    let (client_id, secret) = client_credentials(&form, &headers).ok_or_else(|| {
-        oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "client_id and client_secret are required.",
-        )
-    })?;
-    let identity = state
-        .auth
-        .identity_by_credentials(&client_id, &secret)
-        .await?
-        .ok_or_else(|| {
+    let resource = || {
+        requested_resource(&form).ok_or_else(|| {
             oauth(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "The client credentials are not valid.",
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                "A scope ending in /.default (or a resource) is required.",
             )
-        })?;
-    let resource = requested_resource(&form).ok_or_else(|| {
-        oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "A scope ending in /.default (or a resource) is required.",
-        )
-    })?;
-    let (token, exp) = state.auth.issue(&caller, &identity, &resource).await?;
+        })
+    };
+    let ((identity, credential), resource) = match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {
+            let resource = resource()?;
+            let proof = client_proof(&state, &form, &headers, &ctx, &tenant, uri.path()).await?;
+            (proof, resource)
+        }
+        Some("password") => {
+            let resource = resource()?;
+            let (Some(username), Some(password)) = (form.get("username"), form.get("password"))
+            else {
+                return Err(oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "username and password are required.",
+                ));
+            };
+            let proof = state
+                .auth
+                .identity_by_password(username, password)
+                .await
+                .map_err(proof_error)?;
+            (proof, resource)
+        }
+        _ => {
+            return Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Only the client_credentials and password grants are supported.",
+            ));
+        }
+    };
+    let (token, exp) = state
+        .auth
+        .issue(&caller, &identity, &credential, &resource)
+        .await?;
     let lifetime = exp - state.keys.now();
     Ok(Json(OAuthToken {
         token_type: "Bearer".into(),
@@ -147,6 +161,72 @@ pub async fn oauth_token(
         ext_expires_in: lifetime,
         access_token: token,
     }))
+}
+
+fn proof_error(e: ProofError) -> ApiError {
+    match e {
+        ProofError::InvalidClient(m) => ApiError::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: m,
+        },
+        ProofError::InvalidGrant(m) => ApiError::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_grant",
+            description: m,
+        },
+        ProofError::Domain(e) => e.into(),
+    }
+}
+
+/// Who the client credentials of a `client_credentials` request prove the caller to be.
+async fn client_proof(
+    state: &AppState,
+    form: &HashMap<String, String>,
+    headers: &HeaderMap,
+    ctx: &RequestCtx,
+    tenant: &str,
+    path: &str,
+) -> ApiResult<(Identity, String)> {
+    if let Some(assertion) = form.get("client_assertion") {
+        if form.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER) {
+            return Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("client_assertion_type must be {JWT_BEARER}."),
+            ));
+        }
+        let client_id = form.get("client_id").ok_or_else(|| {
+            oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "client_id is required.",
+            )
+        })?;
+        let base = ctx.base_url();
+        let endpoints = [
+            format!("{base}{path}"),
+            format!("{base}/{tenant}/oauth2/token"),
+            format!("{base}/{tenant}/oauth2/v2.0/token"),
+        ];
+        return state
+            .auth
+            .identity_by_assertion(client_id, assertion, &endpoints)
+            .await
+            .map_err(proof_error);
+    }
+    let (client_id, secret) = client_credentials(form, headers).ok_or_else(|| {
+        oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id with client_secret or client_assertion is required.",
+        )
+    })?;
+    state
+        .auth
+        .identity_by_credentials(&client_id, &secret)
+        .await
+        .map_err(proof_error)
 }
 
 fn client_credentials(
@@ -201,10 +281,11 @@ pub async fn openid_configuration(
         authorization_endpoint: format!("{base}/{tenant}/oauth2/v2.0/authorize"),
         token_endpoint: token_path,
         jwks_uri: format!("{base}/{tenant}/discovery/v2.0/keys"),
-        grant_types_supported: vec!["client_credentials".into()],
+        grant_types_supported: vec!["client_credentials".into(), "password".into()],
         token_endpoint_auth_methods_supported: vec![
             "client_secret_post".into(),
             "client_secret_basic".into(),
+            "private_key_jwt".into(),
         ],
         id_token_signing_alg_values_supported: vec!["RS256".into()],
     }))

@@ -63,7 +63,7 @@ async fn verified(
         TokenError::Unavailable(m) => ApiError::Domain(strongroom_core::DomainError::Storage(m)),
         e => challenge(state, &ctx, e.to_string()),
     })?;
-    if !ctx.accepts_audience(&principal.audience) {
+    if !principal.audience_preapproved && !ctx.accepts_audience(&principal.audience) {
         return Err(challenge(state, &ctx, TokenError::Audience.to_string()));
     }
     Ok(principal)

@@ -8,6 +8,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod federation;
 mod helpers;
 mod keys;
 mod lifecycle;
