@@ -1,9 +1,10 @@
 //! A client of a running Strongroom server. It authenticates with client credentials from a
-//! credentials file (the administrator's is written at first start), trusts the server's CA,
+//! credentials file (the administrator's is written at first start), or with the tokens a
+//! user's `strongroom login` cached in a profile, trusts the server's CA,
 //! and resolves every `*.{dns_suffix}` host name to the server's address itself, so vault and
 //! pool host names work without DNS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -11,13 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strongroom_api::token::OAuthToken;
 use tokio::sync::Mutex;
 
 /// What the client needs to reach and authenticate to a server.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credentials {
     /// `https://host:port` of the server.
     pub server_url: String,
@@ -27,11 +28,30 @@ pub struct Credentials {
     pub tenant_id: String,
     /// Client id.
     pub client_id: String,
-    /// Client secret.
+    /// Client secret (empty for a signed-in user).
+    #[serde(default)]
     pub client_secret: String,
     /// DNS suffix of vault and pool hosts.
     pub dns_suffix: String,
+    /// A signed-in user's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// A signed-in user's tokens by resource.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tokens: BTreeMap<String, CachedToken>,
 }
+
+/// A token cached in a profile.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CachedToken {
+    /// The bearer token.
+    pub access_token: String,
+    /// Expiry, Unix seconds.
+    pub expires_on: u64,
+}
+
+/// The client id the CLI signs users in as (a public client: no secret).
+pub const STRONGROOM_CLI_CLIENT_ID: &str = "5f4e7a3c-2b1d-4c8e-9a6f-0d3b2c1a9e87";
 
 /// Client failures.
 #[derive(Debug, thiserror::Error)]
@@ -174,28 +194,87 @@ impl Client {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        if let Some(user) = &self.creds.username {
+            return match self.creds.tokens.get(resource) {
+                Some(cached) if cached.expires_on > now + 60 => Ok(cached.access_token.clone()),
+                _ => Err(ClientError::Setup(format!(
+                    "the session of {user} has expired: run `strongroom login` again"
+                ))),
+            };
+        }
         let mut tokens = self.tokens.lock().await;
         if let Some((token, exp)) = tokens.get(resource)
             && *exp > now + 60
         {
             return Ok(token.clone());
         }
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.creds.client_id.as_str()),
+            ("client_secret", self.creds.client_secret.as_str()),
+        ];
+        let (token, exp) = self.request_token(&form, resource, now).await?;
+        tokens.insert(resource.to_owned(), (token.clone(), exp));
+        Ok(token)
+    }
+
+    async fn request_token(
+        &self,
+        form: &[(&str, &str)],
+        resource: &str,
+        now: u64,
+    ) -> Result<(String, u64), ClientError> {
         let url = format!(
             "{}/{}/oauth2/v2.0/token",
             self.creds.server_url, self.creds.tenant_id
         );
         let scope = format!("{resource}/.default");
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.creds.client_id.as_str()),
-            ("client_secret", self.creds.client_secret.as_str()),
-            ("scope", scope.as_str()),
-        ];
+        let mut form = form.to_vec();
+        form.push(("scope", scope.as_str()));
         let response = self.http.post(&url).form(&form).send().await?;
         let token: OAuthToken = check(response).await?.json().await?;
         let exp = now + u64::try_from(token.expires_in).unwrap_or(0);
-        tokens.insert(resource.to_owned(), (token.access_token.clone(), exp));
-        Ok(token.access_token)
+        Ok((token.access_token, exp))
+    }
+
+    /// Signs a user in with the password grant: the credentials with a token for each of the
+    /// server's resources (the default vault and administration, vaults, pools), to be kept
+    /// in a profile.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Credentials, ClientError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let form = [
+            ("grant_type", "password"),
+            ("client_id", STRONGROOM_CLI_CLIENT_ID),
+            ("username", username),
+            ("password", password),
+        ];
+        let mut creds = self.creds.clone();
+        creds.client_id = STRONGROOM_CLI_CLIENT_ID.to_owned();
+        creds.client_secret.clear();
+        creds.username = Some(username.to_owned());
+        creds.tokens.clear();
+        for container in [
+            Container::Default,
+            Container::Vault(String::new()),
+            Container::Hsm(String::new()),
+        ] {
+            let (_, resource) = self.base(&container);
+            let (access_token, expires_on) = self.request_token(&form, &resource, now).await?;
+            creds.tokens.insert(
+                resource,
+                CachedToken {
+                    access_token,
+                    expires_on,
+                },
+            );
+        }
+        Ok(creds)
     }
 
     /// Calls the data plane of `container`: `path` is relative to its base, `api-version` is

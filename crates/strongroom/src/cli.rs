@@ -17,6 +17,15 @@ pub struct Cli {
     /// Credentials file of the identity to act as (default: ./strongroom-data/admin-credentials.json).
     #[arg(long, global = true, env = "STRONGROOM_CREDENTIALS")]
     pub credentials: Option<PathBuf>,
+    /// Act as the user signed in to this profile by `strongroom login` (instead of a
+    /// credentials file).
+    #[arg(
+        long,
+        global = true,
+        env = "STRONGROOM_PROFILE",
+        conflicts_with = "credentials"
+    )]
+    pub profile: Option<String>,
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Json)]
     pub output: Output,
@@ -71,6 +80,19 @@ pub enum Command {
     },
     /// Benchmark a running server against the raw crypto library.
     Bench(crate::bench::BenchArgs),
+    /// Sign a user in with the password read from standard input; the tokens are cached in a
+    /// profile (`--profile`, default `default`) that later commands use with `--profile`.
+    Login {
+        /// The server, `https://host:port`.
+        #[arg(long)]
+        server: String,
+        /// The user's name.
+        #[arg(long, short = 'u')]
+        username: String,
+        /// The CA certificate to trust (PEM), if the server's is not publicly trusted.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
     /// Trusted external token issuers (OpenID Connect).
     Issuer {
         /// Action.

@@ -15,10 +15,23 @@ use crate::output::print;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let path = cli
-        .credentials
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("strongroom-data/admin-credentials.json"));
+    if let Command::Login {
+        server,
+        username,
+        ca_file,
+    } = &cli.command
+    {
+        let profile = cli.profile.as_deref().unwrap_or("default");
+        let signed_in =
+            crate::identities::login(server, username, ca_file.as_deref(), profile).await?;
+        print(&signed_in, cli.output);
+        return Ok(());
+    }
+    let path = match (&cli.credentials, &cli.profile) {
+        (Some(path), _) => path.clone(),
+        (None, Some(profile)) => crate::identities::profile_path(profile)?,
+        (None, None) => PathBuf::from("strongroom-data/admin-credentials.json"),
+    };
     let client = Client::from_file(&path)
         .await
         .with_context(|| format!("using credentials {}", path.display()))?;
@@ -26,7 +39,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::bench::run(client, args).await;
     }
     let result = match cli.command {
-        Command::Serve(_) | Command::Init(_) | Command::Bench(_) => unreachable_serve()?,
+        Command::Serve(_) | Command::Init(_) | Command::Bench(_) | Command::Login { .. } => {
+            unreachable_serve()?
+        }
         Command::Vault { action } => vault(&client, action).await?,
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
         Command::Identity { action } => crate::identities::identity(&client, action).await?,

@@ -35,7 +35,15 @@ pub fn report(error: &anyhow::Error) -> Report {
         Some(ClientError::Server { status, body }) => {
             let (code, message) = envelope(*status, body);
             let detail = format!("HTTP {status}\n{body}");
-            (exit_status(*status), code, message, detail)
+            // The token service refuses a wrong password with 400 invalid_grant: not
+            // authenticated, like a 401.
+            let refused_login = body.contains("\"invalid_grant\"");
+            let exit = if refused_login {
+                4
+            } else {
+                exit_status(*status)
+            };
+            (exit, code, message, detail)
         }
         Some(ClientError::Http(e)) if e.is_connect() || e.is_timeout() => (
             6,

@@ -1,12 +1,13 @@
 //! `strongroom identity ...` and `strongroom issuer ...`: identities, their credentials and
 //! the trusted external issuers, through the management API.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use reqwest::Method;
 use serde_json::{Value, json};
-use strongroom_client::Client;
+use strongroom_client::{Client, Credentials};
 
 use crate::cli::{CredentialAction, IdentityAction, IssuerAction};
 
@@ -170,4 +171,97 @@ pub async fn issuer(client: &Client, action: IssuerAction) -> anyhow::Result<Val
                 .await?
         }
     })
+}
+
+/// Where a profile's signed-in session is kept: `$XDG_CONFIG_HOME/strongroom/profiles/` (or
+/// `~/.config/strongroom/profiles/`).
+pub fn profile_path(profile: &str) -> anyhow::Result<PathBuf> {
+    if profile.is_empty()
+        || !profile
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!("a profile name is letters, digits, '-' and '_'");
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .context("neither XDG_CONFIG_HOME nor HOME is set")?;
+    Ok(base
+        .join("strongroom")
+        .join("profiles")
+        .join(format!("{profile}.json")))
+}
+
+/// `strongroom login`: the password grant for each of the server's resources; the tokens go
+/// to the profile (mode 0600), never the password.
+pub async fn login(
+    server: &str,
+    username: &str,
+    ca_file: Option<&Path>,
+    profile: &str,
+) -> anyhow::Result<Value> {
+    let path = profile_path(profile)?;
+    let server = server.trim_end_matches('/').to_owned();
+    let ca_file = ca_file.map(|p| p.display().to_string());
+    let probe = Credentials {
+        server_url: server.clone(),
+        ca_file: ca_file.clone(),
+        tenant_id: String::new(),
+        client_id: String::new(),
+        client_secret: String::new(),
+        dns_suffix: String::new(),
+        username: None,
+        tokens: Default::default(),
+    };
+    let client = Client::new(probe.clone()).await?;
+    let info: Value = client
+        .http()
+        .get(format!("{server}/strongroom/v1/info"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let field = |name: &str| {
+        info.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("the server's info has no {name}"))
+    };
+    let creds = Credentials {
+        tenant_id: field("tenant_id")?,
+        dns_suffix: field("dns_suffix")?,
+        ..probe
+    };
+    let password = password_from_stdin()?;
+    let signed_in = Client::new(creds)
+        .await?
+        .sign_in(username, &password)
+        .await?;
+    let expires_on = signed_in.tokens.values().map(|t| t.expires_on).min();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let text = serde_json::to_vec_pretty(&signed_in)?;
+    write_private(&path, &text)?;
+    Ok(json!({
+        "profile": profile,
+        "path": path.display().to_string(),
+        "username": username,
+        "expires_on": expires_on,
+    }))
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -741,3 +741,115 @@ fn cli_manages_credentials_and_trusted_issuers() {
     assert_ne!(code, 0);
     assert!(err.contains("NotFound"), "{err}");
 }
+
+#[test]
+fn a_user_logs_in_and_acts_through_a_profile() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(server.credentials()).unwrap()).unwrap();
+    let url = creds["server_url"].as_str().unwrap().to_owned();
+    let ca = creds["ca_file"].as_str().unwrap().to_owned();
+    let with_stdin = |args: &[&str], input: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let admin = server.credentials();
+    let admin = admin.to_str().unwrap();
+    let (code, out, err) = with_stdin(
+        &[
+            "--credentials",
+            admin,
+            "identity",
+            "create",
+            "--name",
+            "alice",
+            "--user",
+            "--role",
+            "Key Vault Crypto Officer",
+            "--vault-name",
+            "people",
+        ],
+        "a long enough password\n",
+    );
+    assert_eq!(code, 3, "no vault 'people' yet: {out} {err}");
+    server.cli(&["vault", "create", "--name", "people"]);
+    let (code, out, err) = with_stdin(
+        &[
+            "--credentials",
+            admin,
+            "identity",
+            "create",
+            "--name",
+            "alice",
+            "--user",
+            "--role",
+            "Key Vault Crypto Officer",
+            "--vault-name",
+            "people",
+        ],
+        "a long enough password\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["kind"], "user");
+
+    let login = [
+        "login",
+        "--server",
+        &url,
+        "--ca-file",
+        &ca,
+        "--username",
+        "alice",
+    ];
+    let (code, _, err) = with_stdin(&login, "the wrong password\n");
+    assert_eq!(code, 4, "{err}");
+    let (code, out, err) = with_stdin(&login, "a long enough password\n");
+    assert_eq!(code, 0, "{err}");
+    let signed_in: Value = serde_json::from_str(&out).unwrap();
+    let profile = std::path::PathBuf::from(signed_in["path"].as_str().unwrap());
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(
+        !text.contains("a long enough password"),
+        "no password in the profile"
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&profile).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let as_alice = |args: &[&str]| with_stdin(&[&["--profile", "default"][..], args].concat(), "");
+    let (code, _, err) = as_alice(&[
+        "key",
+        "create",
+        "--vault-name",
+        "people",
+        "--name",
+        "k",
+        "--kty",
+        "EC",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = as_alice(&["identity", "list"]);
+    assert_eq!(code, 4, "a user without the administrator role: {err}");
+}
