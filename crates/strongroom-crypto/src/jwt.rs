@@ -200,7 +200,8 @@ pub struct CertificateInfo {
 
 /// Reads a certificate from PEM (the first `CERTIFICATE` block) or DER.
 pub fn read_certificate(bytes: &[u8]) -> Result<CertificateInfo, JwtError> {
-    let cert = if bytes.starts_with(b"-----") || bytes.iter().take(64).any(|b| *b == b'-') {
+    // DER begins with a SEQUENCE tag (0x30); anything else is read as PEM text.
+    let cert = if bytes.first() != Some(&0x30) {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| JwtError::Key("the certificate PEM is not text".into()))?;
         let start = text

@@ -293,6 +293,18 @@ impl AuthService {
                 external.issuer.principal_claim
             ))
         })?;
+        // An external issuer names its own principals: it may not speak for a local identity
+        // (and so hold that identity's roles) by minting a token with its object id.
+        let local = self
+            .store
+            .identity_by_object_id(&object_id)
+            .await
+            .map_err(|e| TokenError::Unavailable(e.to_string()))?;
+        if local.is_some() {
+            return Err(TokenError::Invalid(
+                "the external principal has the object id of a local identity".into(),
+            ));
+        }
         let audience = match claims.get("aud") {
             Some(Value::String(a)) => a.clone(),
             Some(Value::Array(list)) => list

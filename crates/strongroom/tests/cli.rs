@@ -775,40 +775,23 @@ fn a_user_logs_in_and_acts_through_a_profile() {
     };
     let admin = server.credentials();
     let admin = admin.to_str().unwrap();
-    let (code, out, err) = with_stdin(
-        &[
-            "--credentials",
-            admin,
-            "identity",
-            "create",
-            "--name",
-            "alice",
-            "--user",
-            "--role",
-            "Key Vault Crypto Officer",
-            "--vault-name",
-            "people",
-        ],
-        "a long enough password\n",
-    );
+    let create_alice = [
+        "--credentials",
+        admin,
+        "identity",
+        "create",
+        "--name",
+        "alice",
+        "--user",
+        "--role",
+        "Key Vault Crypto Officer",
+        "--vault-name",
+        "people",
+    ];
+    let (code, out, err) = with_stdin(&create_alice, "a long enough password\n");
     assert_eq!(code, 3, "no vault 'people' yet: {out} {err}");
     server.cli(&["vault", "create", "--name", "people"]);
-    let (code, out, err) = with_stdin(
-        &[
-            "--credentials",
-            admin,
-            "identity",
-            "create",
-            "--name",
-            "alice",
-            "--user",
-            "--role",
-            "Key Vault Crypto Officer",
-            "--vault-name",
-            "people",
-        ],
-        "a long enough password\n",
-    );
+    let (code, out, err) = with_stdin(&create_alice, "a long enough password\n");
     assert_eq!(code, 0, "{err}");
     let created: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(created["kind"], "user");

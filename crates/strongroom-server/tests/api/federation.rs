@@ -155,6 +155,14 @@ async fn a_trusted_issuers_tokens_are_accepted_and_an_untrusted_ones_refused() {
     let (status, _) = list_keys(&app, &url, &issuer.token(SUBJECT, "https://elsewhere.test")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "another audience");
 
+    let admin = app.admin_oid().await;
+    let (status, _) = list_keys(&app, &url, &issuer.token(&admin, &resource)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an external issuer cannot speak for a local identity"
+    );
+
     let listed = app
         .client
         .admin(Method::GET, "/issuers", None)
