@@ -114,6 +114,9 @@ haproxy -c -q -f "$work/haproxy-debian.cfg" || fail "the README's HAProxy block 
 { cat /etc/nginx/nginx.conf; echo; readme_block nginx; } >"$work/nginx-debian.conf"
 nginx -t -q -c "$work/nginx-debian.conf" || fail "the README's nginx block is not valid in Debian's nginx.conf"
 
+# The nodes run without proxy_protocol (the demo also talks to each node directly), so the
+# balancer runs the README's block without its PROXY protocol options; the server side of the
+# protocol is tested in crates/strongroom-server/tests/api/proxy.rs.
 echo "== HAProxy on 127.0.0.1:$lb_port, with the README's block"
 {
     cat <<EOF
@@ -133,7 +136,8 @@ EOF
         -e "s|10.0.0.13:8443|127.0.0.1:${node_ports[2]}|" \
         -e "s|/etc/strongroom/tls/ca.pem|$work/shared/tls/ca.pem|" \
         -e "s|kms.example|strongroom.localhost|g" \
-        -e "s|server node1 |server node0 |; s|server node2 |server node1 |; s|server node3 |server node2 |"
+        -e "s|server node1 |server node0 |; s|server node2 |server node1 |; s|server node3 |server node2 |" \
+        -e "s|send-proxy-v2 check-send-proxy ||"
 } >"$work/haproxy.cfg"
 haproxy -c -q -f "$work/haproxy.cfg" || fail "invalid HAProxy configuration"
 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &

@@ -50,6 +50,9 @@ pub struct Config {
     /// a crypto thread's time slice instead of interrupting it: more RSA throughput on busy
     /// cores, at the price of up to a few milliseconds of queueing while the cores are busy.
     pub batch_scheduling: bool,
+    /// Every connection begins with a PROXY protocol v2 header (a TLS-passthrough load
+    /// balancer with `send-proxy-v2` or `proxy_protocol on;`) naming the real client.
+    pub proxy_protocol: bool,
     /// Log filter (`info`, `strongroom_server=debug`, ...).
     pub log: String,
 }
@@ -75,6 +78,7 @@ impl Default for Config {
             crypto_queue: 4096,
             key_cache_capacity: 20_000,
             batch_scheduling: true,
+            proxy_protocol: false,
             log: "info".into(),
         }
     }
@@ -152,6 +156,7 @@ impl Config {
             "crypto_queue" => self.crypto_queue = value.parse().map_err(|e| bad(&e))?,
             "key_cache_capacity" => self.key_cache_capacity = value.parse().map_err(|e| bad(&e))?,
             "batch_scheduling" => self.batch_scheduling = value.parse().map_err(|e| bad(&e))?,
+            "proxy_protocol" => self.proxy_protocol = value.parse().map_err(|e| bad(&e))?,
             "log" => self.log = value.into(),
             _ => {}
         }

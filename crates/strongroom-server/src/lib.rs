@@ -14,6 +14,7 @@ pub mod error;
 mod extract;
 pub mod init;
 mod metrics;
+pub mod proxy;
 pub mod routing;
 mod startup;
 mod state;

@@ -139,10 +139,7 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         .unwrap_or_else(|| state.config.listen.to_string())
         .to_ascii_lowercase();
     let (host, port) = split_authority(&authority);
-    let client = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip());
+    let client = crate::proxy::client_address(req.extensions());
     let ctx = RequestCtx {
         target: classify(host, &state.config.dns_suffix),
         port_suffix: port.to_owned(),

@@ -293,11 +293,16 @@ impl Application {
                 Arc::clone(&self.state),
                 crate::routing::context,
             ));
-        let served =
-            axum_server::from_tcp_rustls(self.listener, RustlsConfig::from_config(self.tls))?
-                .handle(handle)
-                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .await;
+        let acceptor =
+            axum_server::tls_rustls::RustlsAcceptor::new(RustlsConfig::from_config(self.tls))
+                .acceptor(crate::proxy::ProxyAcceptor {
+                    enabled: self.state.config.proxy_protocol,
+                });
+        let served = axum_server::from_tcp(self.listener)?
+            .acceptor(acceptor)
+            .handle(handle)
+            .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .await;
         ticker.abort();
         self.state.store.close().await;
         served

@@ -14,4 +14,5 @@ mod keys;
 mod lifecycle;
 mod matrix;
 mod protocol;
+mod proxy;
 mod rbac;
