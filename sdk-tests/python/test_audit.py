@@ -6,6 +6,9 @@ import os
 import sqlite3
 import time
 
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
 from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 
 from helpers import PREMIUM_VAULT, unique
@@ -31,11 +34,22 @@ def test_requests_are_audited_and_the_log_verifies(server, premium, credential, 
     assert len(signs) == 1, signs
     sign = signs[0]
     assert sign["result"] == "Success"
+    assert sign["status"] == 200
     assert sign["app_id"] == server.identity["client_id"]
     assert sign["client"] == "127.0.0.1"
     assert len(sign["request_id"]) == 36
     created = _events(server, "--principal", oid, "--operation", "KeyCreate")
     assert any(e["resource"] == resource for e in created)
+    # A refusal is recorded with the status it was answered with.
+    with pytest.raises(ResourceNotFoundError):
+        premium.get_key(unique("absent"))
+    deadline = time.monotonic() + 2
+    while True:
+        missing = [e for e in _events(server, "--principal", oid, "--operation", "KeyGet") if e["result"] == "NotFound"]
+        if missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert missing and all(e["status"] == 404 for e in missing), missing
     report = json.loads(server.cli("audit", "verify", "--output", "json").stdout)
     assert report["intact"] and report["events"] > 0, report
 
@@ -45,6 +59,7 @@ def test_requests_are_audited_and_the_log_verifies(server, premium, credential, 
     text = exported.read_text()
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines and all(line["category"] == "AuditEvent" for line in lines)
+    assert {line["httpStatusCode"] for line in lines} >= {200, 404}
     for secret in (server.identity["client_secret"], server.credentials["client_secret"]):
         assert secret not in text
     assert "eyJ" not in text  # no JWT

@@ -28,6 +28,9 @@ pub struct AuditRecord {
     pub resource: String,
     /// `Success`, `Forbidden`, `NotFound`, ...
     pub result: String,
+    /// The HTTP status (absent in events stored before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
     /// How long it took, in microseconds.
     pub duration_us: i64,
     /// The hash of the previous event of the chain (the chain's start for the first).
@@ -54,7 +57,12 @@ impl AuditRecord {
             self.duration_us,
             &self.prev_hash,
         );
-        serde_json::to_string(&fields).unwrap_or_default()
+        // The status joins the hashed fields only when present, so events stored before it
+        // was recorded still verify.
+        match self.status {
+            Some(status) => serde_json::to_string(&(fields, status)).unwrap_or_default(),
+            None => serde_json::to_string(&fields).unwrap_or_default(),
+        }
     }
 }
 

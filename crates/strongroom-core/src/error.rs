@@ -139,3 +139,29 @@ impl DomainError {
         Self::BadParameter(message.into())
     }
 }
+
+impl DomainError {
+    /// The HTTP status the error is answered with (the server's one mapping and the audit
+    /// log's `httpStatusCode` both come from here).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::BadParameter(_) | Self::CryptoFailed(_) => 400,
+            Self::Forbidden(_)
+            | Self::ForbiddenByRbac(_)
+            | Self::ForbiddenByPolicy(_)
+            | Self::OperationRefused { .. }
+            | Self::PurgeProtected => 403,
+            Self::KeyNotFound { .. }
+            | Self::DeletedKeyNotFound { .. }
+            | Self::VaultNotFound { .. }
+            | Self::RoleNotFound(_)
+            | Self::NotFound(_) => 404,
+            Self::KeyAlreadyExists { .. }
+            | Self::VaultAlreadyExists { .. }
+            | Self::KeyDeletedButRecoverable { .. }
+            | Self::RoleAssignmentExists => 409,
+            Self::Overloaded => 429,
+            Self::Storage(_) | Self::Internal(_) => 500,
+        }
+    }
+}

@@ -62,62 +62,41 @@ fn envelope(
 
 fn domain_response(e: DomainError) -> Response {
     use DomainError as D;
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match e {
-        D::BadParameter(m) => envelope(StatusCode::BAD_REQUEST, "BadParameter", m, None),
+        D::BadParameter(m) => envelope(status, "BadParameter", m, None),
         D::KeyNotFound { .. } => envelope(
-            StatusCode::NOT_FOUND,
+            status,
             "KeyNotFound",
             format!("{e} {KEY_NOT_FOUND_HELP}"),
             None,
         ),
-        D::DeletedKeyNotFound { .. } => {
-            envelope(StatusCode::NOT_FOUND, "KeyNotFound", e.to_string(), None)
-        }
+        D::DeletedKeyNotFound { .. } => envelope(status, "KeyNotFound", e.to_string(), None),
         D::KeyDeletedButRecoverable { .. } => envelope(
-            StatusCode::CONFLICT,
+            status,
             "Conflict",
             e.to_string(),
             Some("ObjectIsDeletedButRecoverable"),
         ),
         D::KeyAlreadyExists { .. } | D::VaultAlreadyExists { .. } => {
-            envelope(StatusCode::CONFLICT, "Conflict", e.to_string(), None)
+            envelope(status, "Conflict", e.to_string(), None)
         }
-        D::VaultNotFound { .. } => {
-            envelope(StatusCode::NOT_FOUND, "VaultNotFound", e.to_string(), None)
+        D::VaultNotFound { .. } => envelope(status, "VaultNotFound", e.to_string(), None),
+        D::PurgeProtected => envelope(status, "Forbidden", e.to_string(), None),
+        D::OperationRefused { refusal, .. } => {
+            envelope(status, "Forbidden", e.to_string(), Some(refusal.code()))
         }
-        D::PurgeProtected => envelope(StatusCode::FORBIDDEN, "Forbidden", e.to_string(), None),
-        D::OperationRefused { refusal, .. } => envelope(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            e.to_string(),
-            Some(refusal.code()),
-        ),
-        D::Forbidden(m) => envelope(StatusCode::FORBIDDEN, "Forbidden", m, None),
-        D::ForbiddenByRbac(m) => envelope(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            m,
-            Some("ForbiddenByRbac"),
-        ),
-        D::ForbiddenByPolicy(m) => envelope(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            m,
-            Some("ForbiddenByPolicy"),
-        ),
-        D::RoleNotFound(m) | D::NotFound(m) => envelope(StatusCode::NOT_FOUND, "NotFound", m, None),
-        D::RoleAssignmentExists => envelope(
-            StatusCode::CONFLICT,
-            "RoleAssignmentExists",
-            e.to_string(),
-            None,
-        ),
-        D::CryptoFailed(m) => envelope(StatusCode::BAD_REQUEST, "BadParameter", m, None),
+        D::Forbidden(m) => envelope(status, "Forbidden", m, None),
+        D::ForbiddenByRbac(m) => envelope(status, "Forbidden", m, Some("ForbiddenByRbac")),
+        D::ForbiddenByPolicy(m) => envelope(status, "Forbidden", m, Some("ForbiddenByPolicy")),
+        D::RoleNotFound(m) | D::NotFound(m) => envelope(status, "NotFound", m, None),
+        D::RoleAssignmentExists => envelope(status, "RoleAssignmentExists", e.to_string(), None),
+        D::CryptoFailed(m) => envelope(status, "BadParameter", m, None),
         D::Overloaded => throttled(),
         D::Storage(_) | D::Internal(_) => {
             tracing::error!(error = %e, "request failed");
             envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
+                status,
                 "InternalServerError",
                 "An internal error occurred. Retry the request.",
                 None,

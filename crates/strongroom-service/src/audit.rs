@@ -135,6 +135,7 @@ fn record_of(event: AuditEvent, chain: &str, seq: i64, prev_hash: String) -> Aud
         operation: event.operation.to_owned(),
         resource: event.resource,
         result: event.result.to_owned(),
+        status: Some(event.status),
         duration_us: i64::try_from(event.duration_us).unwrap_or(i64::MAX),
         prev_hash,
         hash: String::new(),
@@ -284,6 +285,7 @@ mod tests {
                     operation: "KeySign".into(),
                     resource: "/vaults/v/keys/k".into(),
                     result: "Success".into(),
+                    status: Some(200),
                     duration_us: 50,
                     prev_hash: prev.clone(),
                     hash: String::new(),
@@ -314,6 +316,26 @@ mod tests {
             found.iter().any(|p| p.contains("event 2 is missing")),
             "{found:?}"
         );
+
+        let mut status = whole.clone();
+        status[3].status = Some(403);
+        assert!(
+            verify(&key, &status)
+                .iter()
+                .any(|p| p.contains("event 4 was edited")),
+            "the status is hashed"
+        );
+
+        // Events stored before the status was recorded verify as they were hashed.
+        let mut old = chain(&key, 3);
+        let mut prev = old[0].prev_hash.clone();
+        for r in &mut old {
+            r.status = None;
+            r.prev_hash = prev.clone();
+            r.hash = key.hash(r);
+            prev = r.hash.clone();
+        }
+        assert!(verify(&key, &old).is_empty());
 
         let mut reordered = whole.clone();
         reordered.swap(1, 2);

@@ -406,6 +406,21 @@ impl Operation {
         }
     }
 
+    /// The HTTP status of a success: 201 where the API answers Created, 204 for a purge, 200
+    /// otherwise (Key Vault answers 200 for a new key or version).
+    pub fn success_status(self) -> u16 {
+        use Operation as O;
+        match self {
+            O::VaultCreate
+            | O::IdentityCreate
+            | O::CredentialAdd
+            | O::RoleDefinitionWrite
+            | O::RoleAssignmentWrite => 201,
+            O::KeyPurge => 204,
+            _ => 200,
+        }
+    }
+
     /// Whether the operation changes what is stored (and so meets governance).
     pub fn is_write(self) -> bool {
         use Operation as O;
@@ -515,6 +530,8 @@ pub struct AuditEvent {
     pub resource: String,
     /// `Success`, `Forbidden`, or the error's kind.
     pub result: &'static str,
+    /// The HTTP status the outcome is answered with.
+    pub status: u16,
     /// How long the operation took, in microseconds.
     pub duration_us: u64,
 }
@@ -643,6 +660,10 @@ impl Door {
             operation: operation.name(),
             resource: scope.resource(),
             result: result_name(&outcome),
+            status: match &outcome {
+                Ok(_) => operation.success_status(),
+                Err(e) => e.http_status(),
+            },
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         });
         outcome

@@ -103,6 +103,7 @@ async fn audit_events(store: &dyn KeyStore) {
         operation: operation.into(),
         resource: "/vaults/v".into(),
         result: "Success".into(),
+        status: (seq % 3 != 0).then_some(200),
         duration_us: 5,
         prev_hash: format!("h{}", seq - 1),
         hash: format!("h{seq}"),

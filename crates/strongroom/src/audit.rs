@@ -82,6 +82,7 @@ fn diagnostic(e: &Value) -> Value {
         "operationName": text("operation"),
         "resourceId": text("resource"),
         "resultType": text("result"),
+        "httpStatusCode": text("status"),
         "durationMs": duration_ms,
         "callerIpAddress": text("client"),
         "correlationId": text("request_id"),
