@@ -5,6 +5,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A stored batch of one chain's events, with the place the store keeps it under (which
+/// paging follows, whatever the events inside claim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatch {
+    /// Its chain.
+    pub chain: String,
+    /// The seq of its first event, as stored beside it.
+    pub first_seq: i64,
+    /// Its events.
+    pub events: Vec<AuditRecord>,
+}
+
 /// One stored audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {

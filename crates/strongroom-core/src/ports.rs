@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::access_policy::AccessPolicy;
-use crate::audit::{AuditFilter, AuditRecord};
+use crate::audit::{AuditFilter, AuditRecord, StoredBatch};
 use crate::clock::UnixTime;
 use crate::error::DomainResult;
 use crate::identity::{Credential, Identity, TrustedIssuer};
@@ -74,6 +74,14 @@ pub trait KeyStore: Send + Sync {
     async fn append_audit(&self, events: &[AuditRecord]) -> DomainResult<()>;
     /// Audit events matching `filter`, by chain and place in it.
     async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>>;
+    /// The next stored batches of audit events, by chain and place in it, after the batch
+    /// of `after` (`(chain, first seq)`; from the start when `None`): at most `count` batches,
+    /// so the whole log can be read a page at a time.
+    async fn audit_batches_after(
+        &self,
+        after: Option<(&str, i64)>,
+        count: i64,
+    ) -> DomainResult<Vec<StoredBatch>>;
     /// Creates or replaces a custom role definition of a vault or pool.
     async fn put_role_definition(
         &self,

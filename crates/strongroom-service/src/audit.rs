@@ -177,37 +177,62 @@ async fn write(
 
 /// What `verify` found wrong, one line per break.
 pub fn verify(key: &AuditKey, records: &[AuditRecord]) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut chain: Option<&str> = None;
-    let (mut next_seq, mut prev) = (1i64, String::new());
+    let mut verifier = ChainVerifier::default();
     for r in records {
-        if chain != Some(r.chain.as_str()) {
-            chain = Some(&r.chain);
-            next_seq = 1;
-            prev = key.chain_start(&r.chain);
+        verifier.check(key, r);
+    }
+    verifier.problems
+}
+
+/// Checks events one at a time, in chain order, holding only the place in the current chain:
+/// a log of any size is verified a page at a time.
+#[derive(Debug, Default)]
+pub struct ChainVerifier {
+    chain: Option<String>,
+    next_seq: i64,
+    prev: String,
+    /// Events checked.
+    pub events: usize,
+    /// Chains met.
+    pub chains: usize,
+    /// What was found wrong.
+    pub problems: Vec<String>,
+}
+
+impl ChainVerifier {
+    /// Checks the next event.
+    pub fn check(&mut self, key: &AuditKey, r: &AuditRecord) {
+        if self.chain.as_deref() != Some(r.chain.as_str()) {
+            self.chain = Some(r.chain.clone());
+            self.chains += 1;
+            self.next_seq = 1;
+            self.prev = key.chain_start(&r.chain);
         }
-        if r.seq != next_seq {
-            problems.push(format!(
+        self.events += 1;
+        if r.seq != self.next_seq {
+            self.problems.push(format!(
                 "chain {}: event {} is missing or out of place (found event {} there)",
-                r.chain, next_seq, r.seq
+                r.chain, self.next_seq, r.seq
             ));
-        } else if r.prev_hash != prev {
-            problems.push(format!(
+        } else if r.prev_hash != self.prev {
+            self.problems.push(format!(
                 "chain {}: event {} does not follow the event before it (removed or reordered)",
                 r.chain, r.seq
             ));
         }
         if key.hash(r) != r.hash {
-            problems.push(format!(
+            self.problems.push(format!(
                 "chain {}: event {} was edited (its hash does not match its content)",
                 r.chain, r.seq
             ));
         }
-        next_seq = r.seq + 1;
-        prev = r.hash.clone();
+        self.next_seq = r.seq + 1;
+        self.prev.clone_from(&r.hash);
     }
-    problems
 }
+
+/// Batches read per page when verifying the stored log (each at most 2,000 events).
+const VERIFY_PAGE: i64 = 64;
 
 /// Reading and verifying the stored log.
 pub struct AuditService {
@@ -253,13 +278,25 @@ impl AuditService {
     pub async fn verify(&self, caller: &Caller) -> DomainResult<Verification> {
         self.door
             .pass(caller, Operation::AuditVerify, Scope::Deployment, async {
-                let all = self.store.audit_events(&AuditFilter::default()).await?;
-                let mut chains: Vec<&str> = all.iter().map(|r| r.chain.as_str()).collect();
-                chains.dedup();
+                let mut verifier = ChainVerifier::default();
+                let mut after: Option<(String, i64)> = None;
+                loop {
+                    let place = after.as_ref().map(|(c, s)| (c.as_str(), *s));
+                    let page = self.store.audit_batches_after(place, VERIFY_PAGE).await?;
+                    for batch in &page {
+                        for r in &batch.events {
+                            verifier.check(&self.key, r);
+                        }
+                        after = Some((batch.chain.clone(), batch.first_seq));
+                    }
+                    if i64::try_from(page.len()).unwrap_or(0) < VERIFY_PAGE {
+                        break;
+                    }
+                }
                 Ok(Verification {
-                    events: all.len(),
-                    chains: chains.len(),
-                    problems: verify(&self.key, &all),
+                    events: verifier.events,
+                    chains: verifier.chains,
+                    problems: verifier.problems,
                 })
             })
             .await

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 use strongroom_core::DomainError;
-use strongroom_core::audit::{AuditFilter, AuditRecord};
+use strongroom_core::audit::{AuditFilter, AuditRecord, StoredBatch};
 use strongroom_core::error::DomainResult;
 
 use crate::{SqlStore, storage};
@@ -72,5 +72,34 @@ impl SqlStore {
             }
         }
         Ok(out)
+    }
+
+    pub(crate) async fn audit_batches_after_impl(
+        &self,
+        after: Option<(&str, i64)>,
+        count: i64,
+    ) -> DomainResult<Vec<StoredBatch>> {
+        let (chain, seq) = after.unwrap_or(("", i64::MIN));
+        let rows = sqlx::query(
+            "SELECT chain, first_seq, events FROM audit_batches \
+             WHERE chain > $1 OR (chain = $1 AND first_seq > $2) ORDER BY chain, first_seq LIMIT $3",
+        )
+        .bind(chain)
+        .bind(seq)
+        .bind(count)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.try_get(2).map_err(storage)?;
+                Ok(StoredBatch {
+                    chain: row.try_get(0).map_err(storage)?,
+                    first_seq: row.try_get(1).map_err(storage)?,
+                    events: serde_json::from_str(&text)
+                        .map_err(|e| DomainError::Storage(format!("corrupt audit batch: {e}")))?,
+                })
+            })
+            .collect()
     }
 }

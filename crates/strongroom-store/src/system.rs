@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
 use strongroom_core::access_policy::AccessPolicy;
-use strongroom_core::audit::{AuditFilter, AuditRecord};
+use strongroom_core::audit::{AuditFilter, AuditRecord, StoredBatch};
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::{Credential, Identity, TrustedIssuer};
 use strongroom_core::key::KeyVersionRecord;
@@ -83,6 +83,15 @@ impl KeyStore for SqlStore {
     async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>> {
         self.count();
         self.audit_events_impl(filter).await
+    }
+
+    async fn audit_batches_after(
+        &self,
+        after: Option<(&str, i64)>,
+        count: i64,
+    ) -> DomainResult<Vec<StoredBatch>> {
+        self.count();
+        self.audit_batches_after_impl(after, count).await
     }
 
     async fn put_role_definition(

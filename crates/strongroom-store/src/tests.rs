@@ -132,6 +132,25 @@ async fn audit_events(store: &dyn KeyStore) {
         ..AuditFilter::default()
     };
     assert_eq!(store.audit_events(&limited).await.unwrap().len(), 1);
+    store
+        .append_audit(&[event("b", 3, "KeyGet")])
+        .await
+        .unwrap();
+    // Paging through the batches, one at a time, in chain order.
+    let mut places = Vec::new();
+    let mut after: Option<(String, i64)> = None;
+    loop {
+        let place = after.as_ref().map(|(c, s)| (c.as_str(), *s));
+        let page = store.audit_batches_after(place, 1).await.unwrap();
+        let Some(batch) = page.first() else { break };
+        places.push((batch.chain.clone(), batch.first_seq, batch.events.len()));
+        after = Some((batch.chain.clone(), batch.first_seq));
+    }
+    assert_eq!(
+        places,
+        [("a".into(), 1, 1), ("b".into(), 1, 2), ("b".into(), 3, 1)]
+    );
+    assert_eq!(store.audit_batches_after(None, 10).await.unwrap().len(), 3);
     // A chain's place is taken once.
     assert!(
         store
