@@ -64,6 +64,10 @@ pub enum ProofError {
 /// The client assertion type of RFC 7523.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const MIN_PASSWORD: usize = 12;
+/// A PBKDF2 record of no one's password, checked for unknown users (600,000 iterations, as
+/// real records).
+const DECOY_RECORD: &str =
+    "pbkdf2-sha256$600000$c3Ryb25ncm9vbS1kZWNveQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 impl AuthService {
     /// Creates an identity: an application with a first client secret (returned once, stored
@@ -499,22 +503,29 @@ impl AuthService {
     ) -> Result<(Identity, String), ProofError> {
         let refused =
             || ProofError::InvalidGrant("AADSTS50126: Invalid username or password.".into());
-        let name: IdentityName = username.parse().map_err(|_| refused())?;
-        let identity = self
-            .store
-            .identity_by_name(&name)
-            .await?
-            .filter(|i| i.kind == IdentityKind::User)
-            .ok_or_else(refused)?;
-        let credentials = self.store.credentials(&identity.object_id).await?;
-        let password_text = password_text.to_owned();
-        let records: Vec<(String, String)> = credentials
-            .into_iter()
-            .filter_map(|c| match c.kind {
+        let user = match username.parse::<IdentityName>() {
+            Ok(name) => self
+                .store
+                .identity_by_name(&name)
+                .await?
+                .filter(|i| i.kind == IdentityKind::User),
+            Err(_) => None,
+        };
+        let mut records: Vec<(String, String)> = Vec::new();
+        if let Some(identity) = &user {
+            let credentials = self.store.credentials(&identity.object_id).await?;
+            records.extend(credentials.into_iter().filter_map(|c| match c.kind {
                 CredentialKind::Password { record } => Some((c.id, record)),
                 _ => None,
-            })
-            .collect();
+            }));
+        }
+        // An unknown user costs the same PBKDF2 work as a known one: the time of the answer
+        // does not tell which names exist.
+        let decoy = records.is_empty();
+        if decoy {
+            records.push((String::new(), DECOY_RECORD.to_owned()));
+        }
+        let password_text = password_text.to_owned();
         // PBKDF2 takes a few hundred milliseconds: off the async threads.
         let found = tokio::task::spawn_blocking(move || {
             records
@@ -524,7 +535,9 @@ impl AuthService {
         })
         .await
         .map_err(|e| DomainError::Internal(e.to_string()))?;
-        let id = found.ok_or_else(refused)?;
+        let (Some(identity), Some(id), false) = (user, found, decoy) else {
+            return Err(refused());
+        };
         Ok((identity, id))
     }
 }
@@ -548,5 +561,19 @@ fn same_credential(a: &CredentialKind, b: &CredentialKind) -> bool {
             },
         ) => i == j && s == t,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_record_costs_what_a_real_one_does() {
+        let parts: Vec<&str> = DECOY_RECORD.split('$').collect();
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts[1], password::ITERATIONS.to_string());
+        assert_eq!(b64::decode(parts[3]).unwrap().len(), 32);
+        assert!(!password::verify_password("anything", DECOY_RECORD));
     }
 }

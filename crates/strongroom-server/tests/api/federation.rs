@@ -370,6 +370,19 @@ async fn users_sign_in_with_their_password() {
             .await
         }
     };
+    let (status, body) = token_request(
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
+            ("username", "nobody"),
+            ("password", "correct horse battery"),
+            ("scope", &scope),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an unknown user: {body}");
+    assert_eq!(body["error"], "invalid_grant");
     let (status, body) = login("correct horse battery!").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
