@@ -3,6 +3,10 @@
 //! and its own hash over its fields and that link. Editing, removing or reordering a stored
 //! event breaks its chain where it happened.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 
 /// A stored batch of one chain's events, with the place the store keeps it under (which
@@ -93,4 +97,60 @@ pub struct AuditFilter {
     pub result: Option<String>,
     /// At most this many (the newest first are not implied: events come in chain order).
     pub limit: Option<i64>,
+}
+
+/// The event of one write, stored by the write's own transaction: a write that commits has its
+/// event, whatever happens to the process after. It waits in the pending events until its
+/// node's writer links it into the node's chain (within the group-commit delay).
+#[derive(Debug, Clone)]
+pub struct WriteEvent(Arc<WriteEventInner>);
+
+#[derive(Debug)]
+struct WriteEventInner {
+    /// The event as it reads if the write succeeds (none where no log is kept).
+    draft: Option<AuditRecord>,
+    started: Instant,
+    stored: AtomicBool,
+}
+
+impl WriteEvent {
+    /// The event `draft` (its chain names the node that links it), for a write started then.
+    pub fn new(draft: AuditRecord, started: Instant) -> Self {
+        Self(Arc::new(WriteEventInner {
+            draft: Some(draft),
+            started,
+            stored: AtomicBool::new(false),
+        }))
+    }
+
+    /// A write whose event is not kept (no audit log is configured).
+    pub fn unrecorded() -> Self {
+        Self(Arc::new(WriteEventInner {
+            draft: None,
+            started: Instant::now(),
+            stored: AtomicBool::new(false),
+        }))
+    }
+
+    /// The event to store with a write, its duration measured now; none when not kept, or
+    /// when an earlier write of the same operation stored it.
+    pub fn pending(&self) -> Option<AuditRecord> {
+        if self.is_stored() {
+            return None;
+        }
+        let mut record = self.0.draft.clone()?;
+        record.duration_us =
+            i64::try_from(self.0.started.elapsed().as_micros()).unwrap_or(i64::MAX);
+        Some(record)
+    }
+
+    /// Called by the store once a transaction holding the event has committed.
+    pub fn mark_stored(&self) {
+        self.0.stored.store(true, Ordering::Release);
+    }
+
+    /// Whether the event has been stored with a write.
+    pub fn is_stored(&self) -> bool {
+        self.0.stored.load(Ordering::Acquire)
+    }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::access_policy::AccessPolicy;
-use crate::audit::{AuditFilter, AuditRecord, StoredBatch};
+use crate::audit::{AuditFilter, AuditRecord, StoredBatch, WriteEvent};
 use crate::clock::UnixTime;
 use crate::error::DomainResult;
 use crate::identity::{Credential, Identity, TrustedIssuer};
@@ -51,11 +51,16 @@ pub struct PolicyEntry {
     pub policy: RotationPolicy,
 }
 
-/// Persistent state. Every method is one transaction.
+/// Persistent state. Every method is one transaction; a method that writes stores its
+/// [`WriteEvent`] in that transaction, so no write commits without its audit event.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Adds a role assignment; `RoleAssignmentExists` if its name is taken in its vault.
-    async fn insert_role_assignment(&self, assignment: &RoleAssignment) -> DomainResult<()>;
+    async fn insert_role_assignment(
+        &self,
+        assignment: &RoleAssignment,
+        audit: &WriteEvent,
+    ) -> DomainResult<()>;
     /// One role assignment of a vault or pool.
     async fn role_assignment(
         &self,
@@ -67,11 +72,22 @@ pub trait KeyStore: Send + Sync {
         &self,
         vault: &VaultName,
         name: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<Option<RoleAssignment>>;
     /// Every role assignment of a vault or pool, by name.
     async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>>;
-    /// Appends audit events, all in one transaction.
-    async fn append_audit(&self, events: &[AuditRecord]) -> DomainResult<()>;
+    /// Appends a batch of a chain's audit events in one transaction, taking out of the pending
+    /// events those of `linked` (ids of [`KeyStore::pending_audit`]) it includes; false, with
+    /// nothing stored, when another node linked one of them first.
+    async fn append_audit(&self, events: &[AuditRecord], linked: &[i64]) -> DomainResult<bool>;
+    /// The pending events of writes (stored by the writes' transactions, not yet in a chain)
+    /// for `chain` to link, oldest first: its own, and those of other chains stored at least
+    /// `orphaned_after` ago (their node stopped before it linked them).
+    async fn pending_audit(
+        &self,
+        chain: &str,
+        orphaned_after: std::time::Duration,
+    ) -> DomainResult<Vec<(i64, AuditRecord)>>;
     /// Audit events matching `filter`, by chain and place in it.
     async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>>;
     /// The next stored batches of audit events, by chain and place in it, after the batch
@@ -87,29 +103,48 @@ pub trait KeyStore: Send + Sync {
         &self,
         vault: &VaultName,
         definition: &RoleDefinition,
+        audit: &WriteEvent,
     ) -> DomainResult<()>;
     /// Removes a custom role definition; whether there was one.
-    async fn delete_role_definition(&self, vault: &VaultName, name: &str) -> DomainResult<bool>;
+    async fn delete_role_definition(
+        &self,
+        vault: &VaultName,
+        name: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool>;
     /// The custom role definitions of a vault or pool, by GUID.
     async fn role_definitions(&self, vault: &VaultName) -> DomainResult<Vec<RoleDefinition>>;
     /// Sets a principal's access policy on a vault (replacing its key permissions).
-    async fn put_access_policy(&self, policy: &AccessPolicy) -> DomainResult<()>;
+    async fn put_access_policy(
+        &self,
+        policy: &AccessPolicy,
+        audit: &WriteEvent,
+    ) -> DomainResult<()>;
     /// Removes a principal's access policy; whether there was one.
-    async fn delete_access_policy(&self, vault: &VaultName, object_id: &str) -> DomainResult<bool>;
+    async fn delete_access_policy(
+        &self,
+        vault: &VaultName,
+        object_id: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool>;
     /// Every access policy of a vault, by object id.
     async fn access_policies(&self, vault: &VaultName) -> DomainResult<Vec<AccessPolicy>>;
     /// Adds a vault; `VaultAlreadyExists` if the name is taken.
-    async fn insert_vault(&self, vault: &StoredVault) -> DomainResult<()>;
+    async fn insert_vault(&self, vault: &StoredVault, audit: &WriteEvent) -> DomainResult<()>;
     /// One vault.
     async fn vault(&self, name: &VaultName) -> DomainResult<Option<StoredVault>>;
     /// All vaults and pools, by name.
     async fn vaults(&self) -> DomainResult<Vec<Vault>>;
     /// Removes a vault with all its keys; false if there was none.
-    async fn delete_vault(&self, name: &VaultName) -> DomainResult<bool>;
+    async fn delete_vault(&self, name: &VaultName, audit: &WriteEvent) -> DomainResult<bool>;
 
     /// Adds a version (and the key, if new). Refused with `KeyDeletedButRecoverable` while a
     /// deleted key holds the name.
-    async fn insert_version(&self, record: &KeyVersionRecord) -> DomainResult<()>;
+    async fn insert_version(
+        &self,
+        record: &KeyVersionRecord,
+        audit: &WriteEvent,
+    ) -> DomainResult<()>;
     /// One version of a live key, or its latest version when `version` is `None`.
     async fn version(
         &self,
@@ -118,7 +153,11 @@ pub trait KeyStore: Send + Sync {
         version: Option<&KeyVersion>,
     ) -> DomainResult<Option<KeyVersionRecord>>;
     /// Rewrites the mutable fields (attributes, key_ops, tags, release policy) of a version.
-    async fn update_version(&self, record: &KeyVersionRecord) -> DomainResult<()>;
+    async fn update_version(
+        &self,
+        record: &KeyVersionRecord,
+        audit: &WriteEvent,
+    ) -> DomainResult<()>;
     /// The latest version of each live key, ordered by name, after `after`.
     async fn list_keys(
         &self,
@@ -146,6 +185,7 @@ pub trait KeyStore: Send + Sync {
         &self,
         versions: &[KeyVersionRecord],
         policy: Option<&RotationPolicy>,
+        audit: &WriteEvent,
     ) -> DomainResult<()>;
 
     /// Soft-deletes a live key; false if there is none.
@@ -154,6 +194,7 @@ pub trait KeyStore: Send + Sync {
         vault: &VaultName,
         name: &KeyName,
         deletion: Deletion,
+        audit: &WriteEvent,
     ) -> DomainResult<bool>;
     /// A deleted key.
     async fn deleted_key(
@@ -169,9 +210,19 @@ pub trait KeyStore: Send + Sync {
         limit: usize,
     ) -> DomainResult<Vec<DeletedKey>>;
     /// Undeletes a key; false if it was not deleted.
-    async fn recover_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool>;
+    async fn recover_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool>;
     /// Removes a deleted key and all its versions for good; false if it was not deleted.
-    async fn purge_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool>;
+    async fn purge_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool>;
     /// Deleted keys whose scheduled purge date is at or before `now`.
     async fn due_purges(&self, now: UnixTime) -> DomainResult<Vec<(VaultName, KeyName)>>;
 
@@ -187,6 +238,7 @@ pub trait KeyStore: Send + Sync {
         vault: &VaultName,
         name: &KeyName,
         policy: &RotationPolicy,
+        audit: &WriteEvent,
     ) -> DomainResult<()>;
     /// Every live key that has a rotation policy.
     async fn rotation_policies(&self) -> DomainResult<Vec<PolicyEntry>>;
@@ -207,6 +259,7 @@ pub trait KeyStore: Send + Sync {
         &self,
         identity: &Identity,
         credentials: &[Credential],
+        audit: &WriteEvent,
     ) -> DomainResult<()>;
     /// The identity holding the secret that hashes to `secret_hash`, with that credential.
     async fn identity_by_secret_hash(
@@ -222,21 +275,38 @@ pub trait KeyStore: Send + Sync {
     /// The identity with this object id.
     async fn identity_by_object_id(&self, object_id: &str) -> DomainResult<Option<Identity>>;
     /// Removes an identity and its credentials; returns it, or `None` when there was none.
-    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<Option<Identity>>;
+    async fn delete_identity(
+        &self,
+        name: &IdentityName,
+        audit: &WriteEvent,
+    ) -> DomainResult<Option<Identity>>;
     /// An identity's credentials, oldest first.
     async fn credentials(&self, object_id: &str) -> DomainResult<Vec<Credential>>;
     /// Adds a credential to an existing identity.
-    async fn insert_credential(&self, credential: &Credential) -> DomainResult<()>;
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        audit: &WriteEvent,
+    ) -> DomainResult<()>;
     /// Removes a credential; false when the identity has none with this id. Tokens issued
     /// through it stop being accepted on every node.
-    async fn delete_credential(&self, object_id: &str, id: &str) -> DomainResult<bool>;
+    async fn delete_credential(
+        &self,
+        object_id: &str,
+        id: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool>;
 
     /// The trusted external issuers.
     async fn trusted_issuers(&self) -> DomainResult<Vec<TrustedIssuer>>;
     /// Adds or replaces a trusted issuer.
-    async fn put_trusted_issuer(&self, issuer: &TrustedIssuer) -> DomainResult<()>;
+    async fn put_trusted_issuer(
+        &self,
+        issuer: &TrustedIssuer,
+        audit: &WriteEvent,
+    ) -> DomainResult<()>;
     /// Removes a trusted issuer; false when there was none.
-    async fn delete_trusted_issuer(&self, issuer: &str) -> DomainResult<bool>;
+    async fn delete_trusted_issuer(&self, issuer: &str, audit: &WriteEvent) -> DomainResult<bool>;
 
     /// A sealed server-wide secret (such as the token-signing key) by name.
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>>;

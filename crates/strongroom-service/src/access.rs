@@ -279,6 +279,7 @@ impl Authorizer for RoleAuthorizer {
 
 #[cfg(test)]
 mod tests {
+    use strongroom_core::audit::WriteEvent;
     use strongroom_core::ports::StoredVault;
     use strongroom_core::rbac::{RoleAssignment, RoleScope};
     use strongroom_core::vault::{RetentionDays, Sku, Vault};
@@ -311,18 +312,22 @@ mod tests {
             ("legacy-one", VaultKind::Vault),
         ] {
             store
-                .insert_vault(&StoredVault {
-                    vault: Vault {
-                        name: name.parse().unwrap(),
-                        kind,
-                        sku: Sku::Premium,
-                        retention: RetentionDays::DEFAULT,
-                        purge_protection: false,
-                        rbac_authorization: kind == VaultKind::ManagedHsm || name != "legacy-one",
-                        created: 0,
+                .insert_vault(
+                    &StoredVault {
+                        vault: Vault {
+                            name: name.parse().unwrap(),
+                            kind,
+                            sku: Sku::Premium,
+                            retention: RetentionDays::DEFAULT,
+                            purge_protection: false,
+                            rbac_authorization: kind == VaultKind::ManagedHsm
+                                || name != "legacy-one",
+                            created: 0,
+                        },
+                        sealed_kek: vec![0; 60],
                     },
-                    sealed_kek: vec![0; 60],
-                })
+                    &WriteEvent::unrecorded(),
+                )
                 .await
                 .unwrap();
         }
@@ -399,13 +404,16 @@ mod tests {
         );
 
         store
-            .insert_role_assignment(&assignment(
-                "vault-one",
-                "00000000-0000-0000-0000-000000000001",
-                RoleScope::Key(k.clone()),
-                "Key Vault Crypto User",
-                "user",
-            ))
+            .insert_role_assignment(
+                &assignment(
+                    "vault-one",
+                    "00000000-0000-0000-0000-000000000001",
+                    RoleScope::Key(k.clone()),
+                    "Key Vault Crypto User",
+                    "user",
+                ),
+                &WriteEvent::unrecorded(),
+            )
             .await
             .unwrap();
         assert!(
@@ -469,22 +477,28 @@ mod tests {
         // A vault without RBAC authorization answers by its access policies only.
         let legacy: VaultName = "legacy-one".parse().unwrap();
         store
-            .put_access_policy(&AccessPolicy {
-                vault: legacy.clone(),
-                object_id: "user".into(),
-                keys: vec![strongroom_core::access_policy::KeyPermission::Get],
-                updated: 0,
-            })
+            .put_access_policy(
+                &AccessPolicy {
+                    vault: legacy.clone(),
+                    object_id: "user".into(),
+                    keys: vec![strongroom_core::access_policy::KeyPermission::Get],
+                    updated: 0,
+                },
+                &WriteEvent::unrecorded(),
+            )
             .await
             .unwrap();
         store
-            .insert_role_assignment(&assignment(
-                "legacy-one",
-                "00000000-0000-0000-0000-000000000002",
-                RoleScope::Global,
-                "Key Vault Administrator",
-                "user",
-            ))
+            .insert_role_assignment(
+                &assignment(
+                    "legacy-one",
+                    "00000000-0000-0000-0000-000000000002",
+                    RoleScope::Global,
+                    "Key Vault Administrator",
+                    "user",
+                ),
+                &WriteEvent::unrecorded(),
+            )
             .await
             .unwrap();
         assert_eq!(

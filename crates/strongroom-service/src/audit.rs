@@ -7,10 +7,15 @@
 //!   root key cannot forge a hash, so an edited, removed or reordered event breaks its chain
 //!   where it happened ([`verify`]). Chains of several nodes never interleave, so no node waits
 //!   for another to append.
-//! - Events are group-committed: the sink queues them and a writer appends each batch in one
-//!   transaction, at most 100 ms after its first event, never one durable write per request.
-//!   An event still queued when the process is killed is lost; the chain written so far stays
-//!   whole.
+//! - The event of a write (a key created, a role assigned, ...) is stored by the write's own
+//!   transaction, among the pending events: a write that commits has its event, even if the
+//!   process is killed a moment later. The node's writer links pending events into its chain
+//!   (moving them in one transaction) within the group-commit delay; a pending event whose
+//!   node stopped first is linked by the next node to start, or by any node after 5 s.
+//! - The events of reads and cryptographic operations are group-committed: the sink queues
+//!   them and a writer appends each batch in one transaction, at most 100 ms after its first
+//!   event, never one durable write per request. Such an event still queued when the process
+//!   is killed is lost; the chain written so far stays whole.
 //! - Reading and verifying the log are administration operations through the door.
 
 use std::sync::Arc;
@@ -83,19 +88,38 @@ impl AuditKey {
     }
 }
 
-/// The audit sink that stores events: queued here, appended by a writer task in batches.
+/// The audit sink that stores events: queued here, appended by a writer task in batches. The
+/// events of writes are stored by the writes' transactions; the writer links them into the
+/// chain with the queued ones.
 pub struct StoreAudit {
-    queue: mpsc::Sender<AuditEvent>,
+    queue: mpsc::Sender<Queued>,
+    chain: String,
     dropped: AtomicU64,
 }
+
+enum Queued {
+    /// An event to store.
+    Event(AuditEvent),
+    /// A write stored its event among the pending ones: link it soon.
+    Stored,
+}
+
+/// How long a pending event of another chain waits before this node links it (its node has
+/// stopped, or cannot reach the database).
+const ORPHANED_AFTER: Duration = Duration::from_secs(5);
+/// How often an idle writer looks for such events.
+const IDLE: Duration = Duration::from_secs(5);
+/// Pending events linked per batch.
+const PENDING_PAGE: usize = 2_000;
 
 impl StoreAudit {
     /// Starts the writer of `chain` (this node's id) on the current runtime.
     pub fn start(store: Arc<dyn KeyStore>, key: AuditKey, chain: String) -> Arc<Self> {
         let (queue, events) = mpsc::channel(QUEUE);
-        tokio::spawn(write(store, key, chain, events));
+        tokio::spawn(write(store, key, chain.clone(), events));
         Arc::new(Self {
             queue,
+            chain,
             dropped: AtomicU64::new(0),
         })
     }
@@ -111,7 +135,7 @@ impl AuditSink for StoreAudit {
         if LogAudit.enabled() {
             LogAudit.record(event.clone());
         }
-        if self.queue.try_send(event).is_err() {
+        if self.queue.try_send(Queued::Event(event)).is_err() {
             let before = self.dropped.fetch_add(1, Ordering::Relaxed);
             if before.is_power_of_two() || before == 0 {
                 tracing::error!(
@@ -121,56 +145,122 @@ impl AuditSink for StoreAudit {
             }
         }
     }
+
+    fn write_chain(&self) -> Option<&str> {
+        Some(&self.chain)
+    }
+
+    fn stored(&self, event: AuditEvent) {
+        if LogAudit.enabled() {
+            LogAudit.record(event);
+        }
+        // A full queue will be written soon anyway, and the event is already stored.
+        let _ = self.queue.try_send(Queued::Stored);
+    }
 }
 
-fn record_of(event: AuditEvent, chain: &str, seq: i64, prev_hash: String) -> AuditRecord {
-    AuditRecord {
-        chain: chain.to_owned(),
-        seq,
-        time: event.time,
-        request_id: event.request_id.to_string(),
-        principal: event.principal,
-        app_id: event.app_id.unwrap_or_default(),
-        client: event.client.map(|c| c.to_string()).unwrap_or_default(),
-        operation: event.operation.to_owned(),
-        resource: event.resource,
-        result: event.result.to_owned(),
-        status: Some(event.status),
-        duration_us: i64::try_from(event.duration_us).unwrap_or(i64::MAX),
-        prev_hash,
-        hash: String::new(),
-    }
+/// Where a chain stands: the last event's place and hash.
+#[derive(Clone)]
+struct ChainEnd {
+    seq: i64,
+    hash: String,
 }
 
 async fn write(
     store: Arc<dyn KeyStore>,
     key: AuditKey,
     chain: String,
-    mut events: mpsc::Receiver<AuditEvent>,
+    mut queue: mpsc::Receiver<Queued>,
 ) {
-    let mut seq = 0i64;
-    let mut prev = key.chain_start(&chain);
-    while let Some(first) = events.recv().await {
-        let deadline = tokio::time::Instant::now() + MAX_DELAY;
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(event)) => batch.push(event),
-                Ok(None) | Err(_) => break,
+    let mut end = ChainEnd {
+        seq: 0,
+        hash: key.chain_start(&chain),
+    };
+    // At start, any node's events of writes still pending are linked: a node stopped before
+    // it could link them, or another node links them first (each is taken once).
+    flush(&*store, &key, &chain, &mut end, Vec::new(), Duration::ZERO).await;
+    let mut open = true;
+    while open {
+        let mut batch = Vec::new();
+        match tokio::time::timeout(IDLE, queue.recv()).await {
+            Ok(Some(first)) => {
+                let deadline = tokio::time::Instant::now() + MAX_DELAY;
+                let mut next = Some(first);
+                while let Some(queued) = next.take() {
+                    if let Queued::Event(event) = queued {
+                        batch.push(event.into_record(&chain, 0, String::new()));
+                    }
+                    if batch.len() >= MAX_BATCH {
+                        break;
+                    }
+                    match tokio::time::timeout_at(deadline, queue.recv()).await {
+                        Ok(Some(queued)) => next = Some(queued),
+                        Ok(None) => open = false,
+                        Err(_) => {}
+                    }
+                }
             }
+            Ok(None) => open = false,
+            // Idle: look for events of stopped nodes.
+            Err(_) => {}
         }
-        let mut records = Vec::with_capacity(batch.len());
-        for event in batch {
-            seq += 1;
-            let mut record = record_of(event, &chain, seq, prev);
-            record.hash = key.hash(&record);
-            prev = record.hash.clone();
-            records.push(record);
+        flush(&*store, &key, &chain, &mut end, batch, ORPHANED_AFTER).await;
+    }
+}
+
+/// Links the pending events of writes and then `queued` into the chain after `end`, and
+/// stores them in one transaction. A failed append is retried: the chain never skips.
+async fn flush(
+    store: &dyn KeyStore,
+    key: &AuditKey,
+    chain: &str,
+    end: &mut ChainEnd,
+    mut queued: Vec<AuditRecord>,
+    orphaned_after: Duration,
+) {
+    loop {
+        let pending = match store.pending_audit(chain, orphaned_after).await {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read pending audit events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let more = pending.len() >= PENDING_PAGE;
+        if pending.is_empty() && queued.is_empty() {
+            return;
         }
-        // A failed append is retried: the chain never skips.
-        while let Err(e) = store.append_audit(&records).await {
-            tracing::warn!(error = %e, events = records.len(), "cannot store audit events; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        let linked: Vec<i64> = pending.iter().map(|(id, _)| *id).collect();
+        let mut next = end.clone();
+        let records: Vec<AuditRecord> = pending
+            .into_iter()
+            .map(|(_, record)| record)
+            .chain(queued.iter().cloned())
+            .map(|mut record| {
+                next.seq += 1;
+                record.chain = chain.to_owned();
+                record.seq = next.seq;
+                record.prev_hash = std::mem::take(&mut next.hash);
+                record.hash = key.hash(&record);
+                next.hash.clone_from(&record.hash);
+                record
+            })
+            .collect();
+        match store.append_audit(&records, &linked).await {
+            Ok(true) => {
+                *end = next;
+                if !more {
+                    return;
+                }
+                queued.clear();
+            }
+            // Another node linked some of them first: read the pending events again.
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, events = records.len(), "cannot store audit events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }

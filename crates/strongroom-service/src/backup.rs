@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use strongroom_core::DomainError;
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::b64;
 use strongroom_core::error::DomainResult;
 use strongroom_core::key::{
@@ -74,12 +75,14 @@ impl KeyService {
         blob: &[u8],
     ) -> DomainResult<KeyVersionRecord> {
         let scope = Scope::Keys(vault.vault.name.clone());
+        let audit = self.door.write_event(caller, Operation::KeyRestore, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyRestore,
                 scope,
-                self.restore_blob(vault, blob),
+                &audit,
+                self.restore_blob(vault, blob, &audit),
             )
             .await
     }
@@ -121,7 +124,12 @@ impl KeyService {
     }
 
     /// Restores a backup into `vault`.
-    async fn restore_blob(&self, vault: &OpenVault, blob: &[u8]) -> DomainResult<KeyVersionRecord> {
+    async fn restore_blob(
+        &self,
+        vault: &OpenVault,
+        blob: &[u8],
+        audit: &WriteEvent,
+    ) -> DomainResult<KeyVersionRecord> {
         let invalid = || {
             DomainError::bad(
                 "The backup blob is not valid: it is corrupt or was not made by this deployment.",
@@ -156,7 +164,7 @@ impl KeyService {
             });
         }
         self.store
-            .restore_key(&records, doc.rotation_policy.as_ref())
+            .restore_key(&records, doc.rotation_policy.as_ref(), audit)
             .await?;
         self.cache.invalidate(&vault.vault.name, &name);
         records.pop().ok_or_else(invalid)

@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Each use case (create a key, sign, purge a deleted key, issue a token, ...) wraps its work in
-//! [`Door::pass`]; the HTTP layer and the scheduler only build the [`Caller`] and call the use
+//! [`Door::pass`], or [`Door::pass_write`] when it changes what is stored: every store write
+//! then takes the operation's [`WriteEvent`] and commits it with the write, so no write is
+//! stored without its event. The HTTP layer and the scheduler only build the [`Caller`] and call the use
 //! case. Authorization is a port ([`Authorizer`]), implemented by
 //! [`crate::access::RoleAuthorizer`] (role assignments of each vault and pool, administration
 //! for the deployment's administrators). Audit is a port too ([`AuditSink`]).
@@ -19,6 +21,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use strongroom_core::DomainError;
 use strongroom_core::access_policy::KeyPermission;
+use strongroom_core::audit::{AuditRecord, WriteEvent};
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::{KeyName, VaultName};
 use strongroom_core::rbac::{KeyAction, RoleAction};
@@ -536,6 +539,29 @@ pub struct AuditEvent {
     pub duration_us: u64,
 }
 
+impl AuditEvent {
+    /// The event as a record of `chain`, at `seq` after the event hashed `prev_hash` (its own
+    /// hash still to compute).
+    pub fn into_record(self, chain: &str, seq: i64, prev_hash: String) -> AuditRecord {
+        AuditRecord {
+            chain: chain.to_owned(),
+            seq,
+            time: self.time,
+            request_id: self.request_id.to_string(),
+            principal: self.principal,
+            app_id: self.app_id.unwrap_or_default(),
+            client: self.client.map(|c| c.to_string()).unwrap_or_default(),
+            operation: self.operation.to_owned(),
+            resource: self.resource,
+            result: self.result.to_owned(),
+            status: Some(self.status),
+            duration_us: i64::try_from(self.duration_us).unwrap_or(i64::MAX),
+            prev_hash,
+            hash: String::new(),
+        }
+    }
+}
+
 /// Where audit events go.
 pub trait AuditSink: Send + Sync {
     /// Whether events are recorded at all now (no event is built when not).
@@ -545,6 +571,18 @@ pub trait AuditSink: Send + Sync {
 
     /// Records one event; never fails the operation.
     fn record(&self, event: AuditEvent);
+
+    /// The chain the events of writes are stored for, by the writes' own transactions; none
+    /// when this sink keeps no stored log.
+    fn write_chain(&self) -> Option<&str> {
+        None
+    }
+
+    /// A write committed with its event (given here as well, to log): the event is linked
+    /// into the chain within the group-commit delay.
+    fn stored(&self, event: AuditEvent) {
+        let _ = event;
+    }
 }
 
 /// Audit events as structured log lines at debug level, target `strongroom::audit`
@@ -614,13 +652,64 @@ impl Door {
         }
     }
 
-    /// Authorizes `operation` at `scope` for `caller`, checks a write against governance, runs
-    /// `act`, and records the outcome.
+    /// Authorizes `operation` at `scope` for `caller`, runs `act`, and records the outcome.
+    /// An operation that writes passes with [`Door::pass_write`] instead.
     pub async fn pass<T, F>(
         &self,
         caller: &Caller,
         operation: Operation,
         scope: Scope,
+        act: F,
+    ) -> DomainResult<T>
+    where
+        F: Future<Output = DomainResult<T>>,
+    {
+        debug_assert!(
+            !operation.is_write(),
+            "{} writes: it passes with pass_write",
+            operation.name()
+        );
+        self.run(caller, operation, scope, None, act).await
+    }
+
+    /// The event of a write of `operation` at `scope` by `caller`, as it reads if the write
+    /// succeeds: every store write of the operation takes it, and stores it in its own
+    /// transaction.
+    pub fn write_event(&self, caller: &Caller, operation: Operation, scope: &Scope) -> WriteEvent {
+        let started = Instant::now();
+        match self.audit.write_chain() {
+            Some(chain) if self.audit.enabled() => {
+                let event = self.event(caller, operation, scope, Ok(()), started);
+                WriteEvent::new(event.into_record(chain, 0, String::new()), started)
+            }
+            _ => WriteEvent::unrecorded(),
+        }
+    }
+
+    /// Authorizes a write of `operation` at `scope` for `caller`, checks it against
+    /// governance, runs `act` (whose store writes carry `written`, from
+    /// [`Door::write_event`]), and records the outcome: a success whose event the write stored
+    /// is not recorded twice.
+    pub async fn pass_write<T, F>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        scope: Scope,
+        written: &WriteEvent,
+        act: F,
+    ) -> DomainResult<T>
+    where
+        F: Future<Output = DomainResult<T>>,
+    {
+        self.run(caller, operation, scope, Some(written), act).await
+    }
+
+    async fn run<T, F>(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        scope: Scope,
+        written: Option<&WriteEvent>,
         act: F,
     ) -> DomainResult<T>
     where
@@ -648,7 +737,32 @@ impl Door {
         if !self.audit.enabled() {
             return outcome;
         }
-        self.audit.record(AuditEvent {
+        let event = self.event(
+            caller,
+            operation,
+            &scope,
+            outcome.as_ref().map(|_| ()),
+            started,
+        );
+        // A write that failed after storing part of its work keeps its stored event, and its
+        // failure is recorded too.
+        if outcome.is_ok() && written.is_some_and(WriteEvent::is_stored) {
+            self.audit.stored(event);
+        } else {
+            self.audit.record(event);
+        }
+        outcome
+    }
+
+    fn event(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        scope: &Scope,
+        outcome: Result<(), &DomainError>,
+        started: Instant,
+    ) -> AuditEvent {
+        AuditEvent {
             time: self.clock.now(),
             request_id: Arc::clone(&caller.request_id),
             principal: caller.who().to_owned(),
@@ -659,18 +773,17 @@ impl Door {
             client: caller.client,
             operation: operation.name(),
             resource: scope.resource(),
-            result: result_name(&outcome),
-            status: match &outcome {
-                Ok(_) => operation.success_status(),
+            result: result_name(outcome),
+            status: match outcome {
+                Ok(()) => operation.success_status(),
                 Err(e) => e.http_status(),
             },
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        });
-        outcome
+        }
     }
 }
 
-fn result_name<T>(outcome: &DomainResult<T>) -> &'static str {
+fn result_name(outcome: Result<(), &DomainError>) -> &'static str {
     use DomainError as D;
     match outcome {
         Ok(_) => "Success",
@@ -774,16 +887,13 @@ mod tests {
         assert_eq!(signed.unwrap(), 7);
         assert_eq!(slot.get().map(|id| &**id), Some("a-1"));
         let ran = std::sync::atomic::AtomicBool::new(false);
+        let scope = Scope::Vault(vault.clone());
+        let written = door.write_event(&user, Operation::VaultDelete, &scope);
         let refused = door
-            .pass(
-                &user,
-                Operation::VaultDelete,
-                Scope::Vault(vault.clone()),
-                async {
-                    ran.store(true, std::sync::atomic::Ordering::SeqCst);
-                    Ok(())
-                },
-            )
+            .pass_write(&user, Operation::VaultDelete, scope, &written, async {
+                ran.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            })
             .await;
         assert!(matches!(refused, Err(DomainError::Forbidden(_))));
         assert!(
@@ -821,6 +931,82 @@ mod tests {
         assert_eq!(events[0].app_id.as_deref(), Some("app-1"));
         assert_eq!(events[0].client, "10.0.0.7".parse().ok());
         assert_eq!(events[0].time, 1_800_000_000);
+    }
+
+    /// A sink that keeps a stored log: the events of writes are stored by the writes.
+    #[derive(Default)]
+    struct Stored {
+        recorded: Mutex<Vec<AuditEvent>>,
+        stored: Mutex<Vec<AuditEvent>>,
+    }
+
+    impl AuditSink for Stored {
+        fn record(&self, event: AuditEvent) {
+            self.recorded.lock().unwrap().push(event);
+        }
+
+        fn write_chain(&self) -> Option<&str> {
+            Some("node-1")
+        }
+
+        fn stored(&self, event: AuditEvent) {
+            self.stored.lock().unwrap().push(event);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_write_event_is_not_recorded_twice() {
+        let audit = Arc::new(Stored::default());
+        let door = Door::new(
+            Arc::new(AdminsAdminister),
+            Arc::new(NoPolicies),
+            Arc::clone(&audit) as Arc<dyn AuditSink>,
+            Arc::new(ManualClock::new(1_800_000_000)),
+        );
+        let admin = Caller::identity(principal(true), None, "req-2".into());
+        let scope = Scope::Vault("vault-two".parse().unwrap());
+        let written = door.write_event(&admin, Operation::VaultCreate, &scope);
+        let draft = written.pending().unwrap();
+        assert_eq!(
+            (
+                draft.chain.as_str(),
+                draft.operation.as_str(),
+                draft.result.as_str()
+            ),
+            ("node-1", "VaultCreate", "Success")
+        );
+        assert_eq!(draft.status, Some(201));
+        assert_eq!(draft.resource, "/vaults/vault-two");
+        // The store marks it once its transaction commits.
+        let created = door
+            .pass_write(
+                &admin,
+                Operation::VaultCreate,
+                scope.clone(),
+                &written,
+                async {
+                    written.mark_stored();
+                    Ok(())
+                },
+            )
+            .await;
+        assert!(created.is_ok());
+        assert!(written.pending().is_none(), "stored once per operation");
+        assert_eq!(audit.stored.lock().unwrap().len(), 1);
+        assert!(audit.recorded.lock().unwrap().is_empty());
+        // A write that fails before storing is recorded through the queue.
+        let failed = door.write_event(&admin, Operation::VaultCreate, &scope);
+        let outcome: DomainResult<()> = door
+            .pass_write(&admin, Operation::VaultCreate, scope, &failed, async {
+                Err(DomainError::VaultAlreadyExists {
+                    name: "vault-two".into(),
+                })
+            })
+            .await;
+        assert!(outcome.is_err());
+        let recorded = audit.recorded.lock().unwrap().clone();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!((recorded[0].result, recorded[0].status), ("Conflict", 409));
     }
 
     #[test]

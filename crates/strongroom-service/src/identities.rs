@@ -79,11 +79,15 @@ impl AuthService {
         admin: bool,
         user_password: Option<String>,
     ) -> DomainResult<(Identity, Option<String>)> {
+        let audit = self
+            .door
+            .write_event(caller, Operation::IdentityCreate, &Scope::Deployment);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::IdentityCreate,
                 Scope::Deployment,
+                &audit,
                 async {
                     let now = self.clock.now();
                     let identity = Identity {
@@ -103,7 +107,9 @@ impl AuthService {
                         None => NewCredential::Secret { expires: None },
                     };
                     let (credential, secret) = self.credential_for(&identity, first)?;
-                    self.store.insert_identity(&identity, &[credential]).await?;
+                    self.store
+                        .insert_identity(&identity, &[credential], &audit)
+                        .await?;
                     Ok((identity, secret))
                 },
             )
@@ -238,13 +244,17 @@ impl AuthService {
 
     /// Deletes an identity and its credentials: its tokens stop working on every node.
     pub async fn delete_identity(&self, caller: &Caller, name: &IdentityName) -> DomainResult<()> {
+        let audit = self
+            .door
+            .write_event(caller, Operation::IdentityDelete, &Scope::Deployment);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::IdentityDelete,
                 Scope::Deployment,
+                &audit,
                 async {
-                    match self.store.delete_identity(name).await? {
+                    match self.store.delete_identity(name, &audit).await? {
                         Some(deleted) => {
                             self.forget_identity(&deleted.object_id);
                             Ok(())
@@ -265,27 +275,36 @@ impl AuthService {
         name: &IdentityName,
         new: NewCredential,
     ) -> DomainResult<(Credential, Option<String>)> {
+        let audit = self
+            .door
+            .write_event(caller, Operation::CredentialAdd, &Scope::Deployment);
         self.door
-            .pass(caller, Operation::CredentialAdd, Scope::Deployment, async {
-                let identity = self.named(name).await?;
-                let existing = self.store.credentials(&identity.object_id).await?;
-                if existing.len() >= CREDENTIAL_LIMIT {
-                    return Err(DomainError::bad(format!(
-                        "An identity holds at most {CREDENTIAL_LIMIT} credentials."
-                    )));
-                }
-                let (credential, secret) = self.credential_for(&identity, new)?;
-                let duplicate = existing
-                    .iter()
-                    .any(|c| same_credential(&c.kind, &credential.kind));
-                if duplicate {
-                    return Err(DomainError::bad(
-                        "The identity already holds that credential.",
-                    ));
-                }
-                self.store.insert_credential(&credential).await?;
-                Ok((credential, secret))
-            })
+            .pass_write(
+                caller,
+                Operation::CredentialAdd,
+                Scope::Deployment,
+                &audit,
+                async {
+                    let identity = self.named(name).await?;
+                    let existing = self.store.credentials(&identity.object_id).await?;
+                    if existing.len() >= CREDENTIAL_LIMIT {
+                        return Err(DomainError::bad(format!(
+                            "An identity holds at most {CREDENTIAL_LIMIT} credentials."
+                        )));
+                    }
+                    let (credential, secret) = self.credential_for(&identity, new)?;
+                    let duplicate = existing
+                        .iter()
+                        .any(|c| same_credential(&c.kind, &credential.kind));
+                    if duplicate {
+                        return Err(DomainError::bad(
+                            "The identity already holds that credential.",
+                        ));
+                    }
+                    self.store.insert_credential(&credential, &audit).await?;
+                    Ok((credential, secret))
+                },
+            )
             .await
     }
 
@@ -296,16 +315,20 @@ impl AuthService {
         name: &IdentityName,
         id: &str,
     ) -> DomainResult<()> {
+        let audit = self
+            .door
+            .write_event(caller, Operation::CredentialRemove, &Scope::Deployment);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::CredentialRemove,
                 Scope::Deployment,
+                &audit,
                 async {
                     let identity = self.named(name).await?;
                     if !self
                         .store
-                        .delete_credential(&identity.object_id, id)
+                        .delete_credential(&identity.object_id, id, &audit)
                         .await?
                     {
                         return Err(DomainError::NotFound(format!(
@@ -337,31 +360,49 @@ impl AuthService {
         caller: &Caller,
         mut issuer: TrustedIssuer,
     ) -> DomainResult<TrustedIssuer> {
+        let audit = self
+            .door
+            .write_event(caller, Operation::IssuerSet, &Scope::Deployment);
         self.door
-            .pass(caller, Operation::IssuerSet, Scope::Deployment, async {
-                issuer.issuer = normalize_issuer(&issuer.issuer);
-                issuer.created = self.clock.now();
-                validate_issuer(&issuer)?;
-                self.store.put_trusted_issuer(&issuer).await?;
-                self.forget_issuers();
-                Ok(issuer)
-            })
+            .pass_write(
+                caller,
+                Operation::IssuerSet,
+                Scope::Deployment,
+                &audit,
+                async {
+                    issuer.issuer = normalize_issuer(&issuer.issuer);
+                    issuer.created = self.clock.now();
+                    validate_issuer(&issuer)?;
+                    self.store.put_trusted_issuer(&issuer, &audit).await?;
+                    self.forget_issuers();
+                    Ok(issuer)
+                },
+            )
             .await
     }
 
     /// Stops trusting an issuer: its tokens are refused on every node.
     pub async fn distrust_issuer(&self, caller: &Caller, issuer: &str) -> DomainResult<()> {
+        let audit = self
+            .door
+            .write_event(caller, Operation::IssuerDelete, &Scope::Deployment);
         self.door
-            .pass(caller, Operation::IssuerDelete, Scope::Deployment, async {
-                let issuer = normalize_issuer(issuer);
-                if !self.store.delete_trusted_issuer(&issuer).await? {
-                    return Err(DomainError::NotFound(format!(
-                        "The issuer '{issuer}' is not trusted."
-                    )));
-                }
-                self.forget_issuers();
-                Ok(())
-            })
+            .pass_write(
+                caller,
+                Operation::IssuerDelete,
+                Scope::Deployment,
+                &audit,
+                async {
+                    let issuer = normalize_issuer(issuer);
+                    if !self.store.delete_trusted_issuer(&issuer, &audit).await? {
+                        return Err(DomainError::NotFound(format!(
+                            "The issuer '{issuer}' is not trusted."
+                        )));
+                    }
+                    self.forget_issuers();
+                    Ok(())
+                },
+            )
             .await
     }
 

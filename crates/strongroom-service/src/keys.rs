@@ -22,6 +22,7 @@ use crate::cache::{CachedVersion, KeyCache};
 use crate::door::{Caller, Door, Operation, Scope};
 use crate::pool::CryptoPool;
 use crate::vaults::OpenVault;
+use strongroom_core::audit::WriteEvent;
 
 /// Attribute changes requested by a caller.
 #[derive(Debug, Clone, Default)]
@@ -134,6 +135,7 @@ impl KeyService {
         vault: &OpenVault,
         name: &KeyName,
         new: NewKey,
+        audit: &WriteEvent,
     ) -> DomainResult<KeyVersionRecord> {
         let key_type = vault.vault.admit_key_type(new.key_type)?;
         check_key_type_matches(key_type, new.spec)?;
@@ -148,7 +150,8 @@ impl KeyService {
             tags: new.tags,
             release_policy: new.release_policy,
         };
-        self.store_new_version(vault, name, material, shape).await
+        self.store_new_version(vault, name, material, shape, audit)
+            .await
     }
 
     /// Imports a key (a new version if the name exists).
@@ -157,6 +160,7 @@ impl KeyService {
         vault: &OpenVault,
         name: &KeyName,
         import: ImportKey,
+        audit: &WriteEvent,
     ) -> DomainResult<KeyVersionRecord> {
         let key_type = vault.vault.admit_key_type(import.key_type)?;
         if import.jwk.kind != key_type.kind {
@@ -174,7 +178,8 @@ impl KeyService {
             tags: import.tags,
             release_policy: import.release_policy,
         };
-        self.store_new_version(vault, name, material, shape).await
+        self.store_new_version(vault, name, material, shape, audit)
+            .await
     }
 
     async fn store_new_version(
@@ -183,6 +188,7 @@ impl KeyService {
         name: &KeyName,
         material: KeyMaterial,
         shape: Shape,
+        audit: &WriteEvent,
     ) -> DomainResult<KeyVersionRecord> {
         let now = self.clock.now();
         let kind = shape.key_type.kind;
@@ -219,7 +225,7 @@ impl KeyService {
             release_policy: shape.release_policy,
             sealed,
         };
-        self.store.insert_version(&record).await?;
+        self.store.insert_version(&record, audit).await?;
         self.cache.invalidate(&record.id.vault, name);
         Ok(record)
     }
@@ -295,6 +301,7 @@ impl KeyService {
         name: &KeyName,
         version: Option<&KeyVersion>,
         update: KeyUpdate,
+        audit: &WriteEvent,
     ) -> DomainResult<KeyVersionRecord> {
         let mut record = self
             .store
@@ -302,13 +309,18 @@ impl KeyService {
             .await?
             .ok_or_else(|| not_found(name, version))?;
         apply_update(&mut record, update, self.clock.now())?;
-        self.store.update_version(&record).await?;
+        self.store.update_version(&record, audit).await?;
         self.cache.invalidate(&vault.vault.name, name);
         Ok(record)
     }
 
     /// Soft-deletes a key with all its versions.
-    async fn soft_delete(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<DeletedKey> {
+    async fn soft_delete(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        audit: &WriteEvent,
+    ) -> DomainResult<DeletedKey> {
         let latest = self
             .store
             .version(&vault.vault.name, name, None)
@@ -317,7 +329,7 @@ impl KeyService {
         let deletion = Deletion::starting(&vault.vault, self.clock.now());
         let deleted = self
             .store
-            .delete_key(&vault.vault.name, name, deletion)
+            .delete_key(&vault.vault.name, name, deletion, audit)
             .await?;
         self.cache.invalidate(&vault.vault.name, name);
         if !deleted {
@@ -353,8 +365,13 @@ impl KeyService {
         &self,
         vault: &OpenVault,
         name: &KeyName,
+        audit: &WriteEvent,
     ) -> DomainResult<KeyVersionRecord> {
-        if !self.store.recover_key(&vault.vault.name, name).await? {
+        if !self
+            .store
+            .recover_key(&vault.vault.name, name, audit)
+            .await?
+        {
             return Err(DomainError::DeletedKeyNotFound {
                 name: name.to_string(),
             });
@@ -364,12 +381,17 @@ impl KeyService {
     }
 
     /// Purges a deleted key, unless purge protection holds it.
-    async fn purge_key(&self, vault: &OpenVault, name: &KeyName) -> DomainResult<()> {
+    async fn purge_key(
+        &self,
+        vault: &OpenVault,
+        name: &KeyName,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         let deleted = self.deleted(vault, name).await?;
         deleted
             .deletion
             .check_purge(&vault.vault, self.clock.now())?;
-        if !self.store.purge_key(&vault.vault.name, name).await? {
+        if !self.store.purge_key(&vault.vault.name, name, audit).await? {
             return Err(DomainError::DeletedKeyNotFound {
                 name: name.to_string(),
             });
@@ -384,6 +406,7 @@ impl KeyService {
         &self,
         vault: &OpenVault,
         name: &KeyName,
+        audit: &WriteEvent,
     ) -> DomainResult<KeyVersionRecord> {
         let latest = self
             .store
@@ -409,7 +432,7 @@ impl KeyService {
             tags: latest.tags.clone(),
             release_policy: latest.release_policy.clone(),
         };
-        self.generate(vault, name, new).await
+        self.generate(vault, name, new, audit).await
     }
 
     /// The key's rotation policy, or the default one.
@@ -425,6 +448,7 @@ impl KeyService {
         vault: &OpenVault,
         name: &KeyName,
         mut policy: RotationPolicy,
+        audit: &WriteEvent,
     ) -> DomainResult<RotationPolicy> {
         policy.validate(vault.vault.kind == VaultKind::Vault)?;
         let existing = self.store.rotation_policy(&vault.vault.name, name).await?;
@@ -432,7 +456,7 @@ impl KeyService {
         policy.created = existing.and_then(|p| p.created).or(Some(now));
         policy.updated = Some(now);
         self.store
-            .set_rotation_policy(&vault.vault.name, name, &policy)
+            .set_rotation_policy(&vault.vault.name, name, &policy, audit)
             .await?;
         Ok(policy)
     }
@@ -561,12 +585,14 @@ impl KeyService {
         new: NewKey,
     ) -> DomainResult<KeyVersionRecord> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyCreate, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyCreate,
                 scope,
-                self.generate(vault, name, new),
+                &audit,
+                self.generate(vault, name, new, &audit),
             )
             .await
     }
@@ -580,12 +606,14 @@ impl KeyService {
         import: ImportKey,
     ) -> DomainResult<KeyVersionRecord> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyImport, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyImport,
                 scope,
-                self.import_material(vault, name, import),
+                &audit,
+                self.import_material(vault, name, import, &audit),
             )
             .await
     }
@@ -657,12 +685,14 @@ impl KeyService {
         update: KeyUpdate,
     ) -> DomainResult<KeyVersionRecord> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyUpdate, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyUpdate,
                 scope,
-                self.update_version(vault, name, version, update),
+                &audit,
+                self.update_version(vault, name, version, update, &audit),
             )
             .await
     }
@@ -675,12 +705,14 @@ impl KeyService {
         name: &KeyName,
     ) -> DomainResult<DeletedKey> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyDelete, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyDelete,
                 scope,
-                self.soft_delete(vault, name),
+                &audit,
+                self.soft_delete(vault, name, &audit),
             )
             .await
     }
@@ -729,12 +761,14 @@ impl KeyService {
         name: &KeyName,
     ) -> DomainResult<KeyVersionRecord> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyRecover, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyRecover,
                 scope,
-                self.recover_key(vault, name),
+                &audit,
+                self.recover_key(vault, name, &audit),
             )
             .await
     }
@@ -747,12 +781,14 @@ impl KeyService {
         name: &KeyName,
     ) -> DomainResult<()> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyPurge, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyPurge,
                 scope,
-                self.purge_key(vault, name),
+                &audit,
+                self.purge_key(vault, name, &audit),
             )
             .await
     }
@@ -765,12 +801,14 @@ impl KeyService {
         name: &KeyName,
     ) -> DomainResult<KeyVersionRecord> {
         let scope = key_scope(vault, name);
+        let audit = self.door.write_event(caller, Operation::KeyRotate, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyRotate,
                 scope,
-                self.rotate_key(vault, name),
+                &audit,
+                self.rotate_key(vault, name, &audit),
             )
             .await
     }
@@ -802,12 +840,16 @@ impl KeyService {
         policy: RotationPolicy,
     ) -> DomainResult<RotationPolicy> {
         let scope = key_scope(vault, name);
+        let audit = self
+            .door
+            .write_event(caller, Operation::KeyRotationPolicySet, &scope);
         self.door
-            .pass(
+            .pass_write(
                 caller,
                 Operation::KeyRotationPolicySet,
                 scope,
-                self.replace_policy(vault, name, policy),
+                &audit,
+                self.replace_policy(vault, name, policy, &audit),
             )
             .await
     }
@@ -834,10 +876,11 @@ impl KeyService {
         let mut purged = Vec::new();
         for (vault, name) in self.store.due_purges(now).await? {
             let scope = Scope::Key(vault.clone(), name.clone());
+            let audit = self.door.write_event(caller, Operation::KeyPurge, &scope);
             let done = self
                 .door
-                .pass(caller, Operation::KeyPurge, scope, async {
-                    let purged = self.store.purge_key(&vault, &name).await?;
+                .pass_write(caller, Operation::KeyPurge, scope, &audit, async {
+                    let purged = self.store.purge_key(&vault, &name, &audit).await?;
                     self.cache.invalidate(&vault, &name);
                     Ok(purged)
                 })

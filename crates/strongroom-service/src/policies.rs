@@ -37,8 +37,11 @@ impl RoleService {
         keys: Vec<KeyPermission>,
     ) -> DomainResult<AccessPolicy> {
         let scope = Scope::Vault(vault.vault.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::AccessPolicySet, &scope);
         self.door
-            .pass(caller, Operation::AccessPolicySet, scope, async {
+            .pass_write(caller, Operation::AccessPolicySet, scope, &audit, async {
                 uses_policies(vault)?;
                 if object_id.trim().is_empty() {
                     return Err(DomainError::bad("The access policy needs an object id."));
@@ -49,7 +52,7 @@ impl RoleService {
                     keys,
                     updated: self.clock.now(),
                 };
-                self.store.put_access_policy(&policy).await?;
+                self.store.put_access_policy(&policy, &audit).await?;
                 self.access.forget(Some(&policy.vault));
                 Ok(policy)
             })
@@ -64,23 +67,36 @@ impl RoleService {
         object_id: &str,
     ) -> DomainResult<()> {
         let scope = Scope::Vault(vault.vault.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::AccessPolicyDelete, &scope);
         self.door
-            .pass(caller, Operation::AccessPolicyDelete, scope, async {
-                uses_policies(vault)?;
-                let removed = self
-                    .store
-                    .delete_access_policy(&vault.vault.name, &object_id.to_ascii_lowercase())
-                    .await?;
-                self.access.forget(Some(&vault.vault.name));
-                if removed {
-                    Ok(())
-                } else {
-                    Err(DomainError::bad(format!(
-                        "The vault '{}' has no access policy for the object id '{object_id}'.",
-                        vault.vault.name
-                    )))
-                }
-            })
+            .pass_write(
+                caller,
+                Operation::AccessPolicyDelete,
+                scope,
+                &audit,
+                async {
+                    uses_policies(vault)?;
+                    let removed = self
+                        .store
+                        .delete_access_policy(
+                            &vault.vault.name,
+                            &object_id.to_ascii_lowercase(),
+                            &audit,
+                        )
+                        .await?;
+                    self.access.forget(Some(&vault.vault.name));
+                    if removed {
+                        Ok(())
+                    } else {
+                        Err(DomainError::bad(format!(
+                            "The vault '{}' has no access policy for the object id '{object_id}'.",
+                            vault.vault.name
+                        )))
+                    }
+                },
+            )
             .await
     }
 }

@@ -100,8 +100,11 @@ impl RoleService {
         definition: RoleDefinition,
     ) -> DomainResult<RoleDefinition> {
         let door_scope = Scope::Vault(vault.vault.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::RoleDefinitionWrite, &door_scope);
         self.door
-            .pass(caller, Operation::RoleDefinitionWrite, door_scope, async {
+            .pass_write(caller, Operation::RoleDefinitionWrite, door_scope, &audit, async {
                 if *scope != RoleScope::Global {
                     return Err(DomainError::bad(
                         "Role definitions are created at scope '/' only.",
@@ -136,7 +139,7 @@ impl RoleService {
                     )));
                 }
                 self.store
-                    .put_role_definition(&vault.vault.name, &definition)
+                    .put_role_definition(&vault.vault.name, &definition, &audit)
                     .await?;
                 self.access.forget(Some(&vault.vault.name));
                 Ok(definition)
@@ -152,8 +155,11 @@ impl RoleService {
         name: &str,
     ) -> DomainResult<RoleDefinition> {
         let door_scope = Scope::Vault(vault.vault.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::RoleDefinitionDelete, &door_scope);
         self.door
-            .pass(caller, Operation::RoleDefinitionDelete, door_scope, async {
+            .pass_write(caller, Operation::RoleDefinitionDelete, door_scope, &audit, async {
                 let found = self.find_role(vault, name).await?;
                 if found.role_type == RoleType::BuiltIn {
                     return Err(DomainError::bad(format!(
@@ -169,7 +175,7 @@ impl RoleService {
                     )));
                 }
                 self.store
-                    .delete_role_definition(&vault.vault.name, &found.id)
+                    .delete_role_definition(&vault.vault.name, &found.id, &audit)
                     .await?;
                 self.access.forget(Some(&vault.vault.name));
                 Ok(found)
@@ -185,30 +191,41 @@ impl RoleService {
         new: NewAssignment,
     ) -> DomainResult<RoleAssignment> {
         let scope = Scope::Vault(vault.vault.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::RoleAssignmentWrite, &scope);
         self.door
-            .pass(caller, Operation::RoleAssignmentWrite, scope, async {
-                if !is_guid(&new.name) {
-                    return Err(DomainError::bad(format!(
-                        "The role assignment name '{}' is not a valid GUID.",
-                        new.name
-                    )));
-                }
-                if new.principal_id.trim().is_empty() {
-                    return Err(DomainError::bad("The role assignment needs a principalId."));
-                }
-                let role = self.find_role(vault, &new.role).await?;
-                let assignment = RoleAssignment {
-                    vault: vault.vault.name.clone(),
-                    name: new.name.to_ascii_lowercase(),
-                    scope: new.scope,
-                    role_definition: role.id,
-                    principal_id: new.principal_id,
-                    created: self.clock.now(),
-                };
-                self.store.insert_role_assignment(&assignment).await?;
-                self.access.forget(Some(&assignment.vault));
-                Ok(assignment)
-            })
+            .pass_write(
+                caller,
+                Operation::RoleAssignmentWrite,
+                scope,
+                &audit,
+                async {
+                    if !is_guid(&new.name) {
+                        return Err(DomainError::bad(format!(
+                            "The role assignment name '{}' is not a valid GUID.",
+                            new.name
+                        )));
+                    }
+                    if new.principal_id.trim().is_empty() {
+                        return Err(DomainError::bad("The role assignment needs a principalId."));
+                    }
+                    let role = self.find_role(vault, &new.role).await?;
+                    let assignment = RoleAssignment {
+                        vault: vault.vault.name.clone(),
+                        name: new.name.to_ascii_lowercase(),
+                        scope: new.scope,
+                        role_definition: role.id,
+                        principal_id: new.principal_id,
+                        created: self.clock.now(),
+                    };
+                    self.store
+                        .insert_role_assignment(&assignment, &audit)
+                        .await?;
+                    self.access.forget(Some(&assignment.vault));
+                    Ok(assignment)
+                },
+            )
             .await
     }
 
@@ -270,16 +287,25 @@ impl RoleService {
         name: &str,
     ) -> DomainResult<RoleAssignment> {
         let door_scope = Scope::Vault(vault.vault.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::RoleAssignmentDelete, &door_scope);
         self.door
-            .pass(caller, Operation::RoleAssignmentDelete, door_scope, async {
-                let found = self.find_at(vault, scope, name).await?;
-                let removed = self
-                    .store
-                    .delete_role_assignment(&vault.vault.name, &found.name)
-                    .await?;
-                self.access.forget(Some(&vault.vault.name));
-                removed.ok_or_else(|| assignment_not_found(name))
-            })
+            .pass_write(
+                caller,
+                Operation::RoleAssignmentDelete,
+                door_scope,
+                &audit,
+                async {
+                    let found = self.find_at(vault, scope, name).await?;
+                    let removed = self
+                        .store
+                        .delete_role_assignment(&vault.vault.name, &found.name, &audit)
+                        .await?;
+                    self.access.forget(Some(&vault.vault.name));
+                    removed.ok_or_else(|| assignment_not_found(name))
+                },
+            )
             .await
     }
 }

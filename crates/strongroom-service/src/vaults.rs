@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use strongroom_core::DomainError;
 use strongroom_core::access_policy::{AccessPolicy, KeyPermission};
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::clock::Clock;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::VaultName;
@@ -83,9 +84,12 @@ impl VaultService {
     /// creates an access-policy vault gets an access policy with every key permission.
     pub async fn create(&self, caller: &Caller, spec: VaultSpec) -> DomainResult<Vault> {
         let scope = Scope::Vault(spec.name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::VaultCreate, &scope);
         self.door
-            .pass(caller, Operation::VaultCreate, scope, async {
-                let vault = self.insert(spec).await?;
+            .pass_write(caller, Operation::VaultCreate, scope, &audit, async {
+                let vault = self.insert(spec, &audit).await?;
                 if let (false, Actor::Identity(creator)) = (vault.rbac_authorization, &caller.actor)
                 {
                     let policy = AccessPolicy {
@@ -94,7 +98,7 @@ impl VaultService {
                         keys: KeyPermission::ALL.to_vec(),
                         updated: self.clock.now(),
                     };
-                    self.store.put_access_policy(&policy).await?;
+                    self.store.put_access_policy(&policy, &audit).await?;
                 }
                 Ok(vault)
             })
@@ -126,12 +130,21 @@ impl VaultService {
     /// Deletes a vault or pool and every key in it.
     pub async fn delete(&self, caller: &Caller, name: &VaultName) -> DomainResult<()> {
         let scope = Scope::Vault(name.clone());
+        let audit = self
+            .door
+            .write_event(caller, Operation::VaultDelete, &scope);
         self.door
-            .pass(caller, Operation::VaultDelete, scope, self.remove(name))
+            .pass_write(
+                caller,
+                Operation::VaultDelete,
+                scope,
+                &audit,
+                self.remove(name, &audit),
+            )
             .await
     }
 
-    async fn insert(&self, spec: VaultSpec) -> DomainResult<Vault> {
+    async fn insert(&self, spec: VaultSpec, audit: &WriteEvent) -> DomainResult<Vault> {
         if spec.kind == VaultKind::ManagedHsm && !spec.rbac_authorization {
             return Err(DomainError::bad(
                 "A managed HSM pool always uses its local RBAC: enable_rbac_authorization cannot be false.",
@@ -156,10 +169,13 @@ impl VaultService {
             .protector
             .seal(SealPurpose::VaultKey(&vault.name), kek.as_ref())?;
         self.store
-            .insert_vault(&StoredVault {
-                vault: vault.clone(),
-                sealed_kek,
-            })
+            .insert_vault(
+                &StoredVault {
+                    vault: vault.clone(),
+                    sealed_kek,
+                },
+                audit,
+            )
             .await?;
         Ok(vault)
     }
@@ -214,11 +230,11 @@ impl VaultService {
         }
     }
 
-    async fn remove(&self, name: &VaultName) -> DomainResult<()> {
+    async fn remove(&self, name: &VaultName, audit: &WriteEvent) -> DomainResult<()> {
         if let Ok(mut map) = self.open.write() {
             map.remove(name);
         }
-        let deleted = self.store.delete_vault(name).await?;
+        let deleted = self.store.delete_vault(name, audit).await?;
         self.access.forget(Some(name));
         if deleted {
             Ok(())

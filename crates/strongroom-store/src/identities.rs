@@ -4,11 +4,13 @@ use serde_json::{Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::b64;
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::{Credential, CredentialKind, Identity, IssuerKeys, TrustedIssuer};
 use strongroom_core::names::IdentityName;
 
+use crate::audit::commit_with;
 use crate::changes::Change;
 use crate::{SqlStore, is_unique_violation, storage};
 
@@ -157,6 +159,7 @@ impl SqlStore {
         &self,
         identity: &Identity,
         credentials: &[Credential],
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let sql =
@@ -183,7 +186,7 @@ impl SqlStore {
         for credential in credentials {
             insert_credential_on(&mut *tx, credential).await?;
         }
-        tx.commit().await.map_err(storage)
+        commit_with(tx, audit).await
     }
 
     pub(crate) async fn identity_by_secret_hash_impl(
@@ -240,6 +243,7 @@ impl SqlStore {
     pub(crate) async fn delete_identity_impl(
         &self,
         name: &IdentityName,
+        audit: &WriteEvent,
     ) -> DomainResult<Option<Identity>> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let sql = format!("DELETE FROM identities WHERE name = $1 RETURNING {IDENTITY_COLUMNS}");
@@ -256,8 +260,8 @@ impl SqlStore {
                 .await
                 .map_err(storage)?;
         }
-        tx.commit().await.map_err(storage)?;
         if let Some(identity) = &deleted {
+            commit_with(tx, audit).await?;
             self.announce(Change::Identity(identity.object_id.clone()))
                 .await;
         }
@@ -276,23 +280,32 @@ impl SqlStore {
         rows.iter().map(credential_from_row).collect()
     }
 
-    pub(crate) async fn insert_credential_impl(&self, credential: &Credential) -> DomainResult<()> {
-        insert_credential_on(&self.pool, credential).await
+    pub(crate) async fn insert_credential_impl(
+        &self,
+        credential: &Credential,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        insert_credential_on(&mut *tx, credential).await?;
+        commit_with(tx, audit).await
     }
 
     pub(crate) async fn delete_credential_impl(
         &self,
         object_id: &str,
         id: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query("DELETE FROM credentials WHERE object_id = $1 AND id = $2")
             .bind(object_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(storage)?;
         let removed = done.rows_affected() > 0;
         if removed {
+            commit_with(tx, audit).await?;
             self.announce(Change::Identity(object_id.to_owned())).await;
         }
         Ok(removed)
@@ -308,7 +321,12 @@ impl SqlStore {
         rows.iter().map(issuer_from_row).collect()
     }
 
-    pub(crate) async fn put_trusted_issuer_impl(&self, i: &TrustedIssuer) -> DomainResult<()> {
+    pub(crate) async fn put_trusted_issuer_impl(
+        &self,
+        i: &TrustedIssuer,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let jwks = match &i.keys {
             IssuerKeys::Jwks(text) => Some(text.as_str()),
             IssuerKeys::Discovery => None,
@@ -325,21 +343,28 @@ impl SqlStore {
         .bind(i.principal_claim.as_str())
         .bind(audiences)
         .bind(i.created)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(storage)?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Issuers).await;
         Ok(())
     }
 
-    pub(crate) async fn delete_trusted_issuer_impl(&self, issuer: &str) -> DomainResult<bool> {
+    pub(crate) async fn delete_trusted_issuer_impl(
+        &self,
+        issuer: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query("DELETE FROM trusted_issuers WHERE issuer = $1")
             .bind(issuer)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(storage)?;
         let removed = done.rows_affected() > 0;
         if removed {
+            commit_with(tx, audit).await?;
             self.announce(Change::Issuers).await;
         }
         Ok(removed)

@@ -5,6 +5,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::error::DomainResult;
 use strongroom_core::key::KeyVersionRecord;
 use strongroom_core::lifecycle::Deletion;
@@ -12,6 +13,7 @@ use strongroom_core::names::{KeyName, KeyVersion, VaultName};
 use strongroom_core::ports::{DeletedKey, PolicyEntry};
 use strongroom_core::rotation::RotationPolicy;
 
+use crate::audit::commit_with;
 use crate::changes::Change;
 use crate::rows::{VERSION_COLUMNS, encode, policy_from_text, to_json, version_from_row};
 use crate::{SqlStore, storage};
@@ -55,7 +57,11 @@ fn live_version_query(versioned: bool) -> String {
 }
 
 impl SqlStore {
-    pub(crate) async fn insert_version_impl(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+    pub(crate) async fn insert_version_impl(
+        &self,
+        record: &KeyVersionRecord,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         let enc = encode(record)?;
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let row = sqlx::query(
@@ -78,7 +84,7 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Key(record.id.vault.clone(), record.id.name.clone()))
             .await;
         Ok(())
@@ -101,7 +107,12 @@ impl SqlStore {
         row.as_ref().map(version_from_row).transpose()
     }
 
-    pub(crate) async fn update_version_impl(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+    pub(crate) async fn update_version_impl(
+        &self,
+        record: &KeyVersionRecord,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let enc = encode(record)?;
         let a = &record.attributes;
         let done = sqlx::query(
@@ -118,7 +129,7 @@ impl SqlStore {
         .bind(a.updated)
         .bind(enc.tags.as_str())
         .bind(enc.release_policy.as_deref())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(storage)?;
         if done.rows_affected() == 0 {
@@ -126,6 +137,7 @@ impl SqlStore {
                 name: format!("{}/{}", record.id.name, record.id.version),
             });
         }
+        commit_with(tx, audit).await?;
         self.announce(Change::Key(record.id.vault.clone(), record.id.name.clone()))
             .await;
         Ok(())
@@ -208,6 +220,7 @@ impl SqlStore {
         &self,
         versions: &[KeyVersionRecord],
         policy: Option<&RotationPolicy>,
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
         let Some(first) = versions.first() else {
             return Err(DomainError::bad("The backup holds no key versions."));
@@ -252,7 +265,7 @@ impl SqlStore {
                 .await
                 .map_err(storage)?;
         }
-        tx.commit().await.map_err(storage)?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Key(vault.clone(), name.clone()))
             .await;
         Ok(())
@@ -263,7 +276,9 @@ impl SqlStore {
         vault: &VaultName,
         name: &KeyName,
         d: Deletion,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query(
             "UPDATE keys SET deleted_date = $3, scheduled_purge_date = $4 WHERE vault = $1 AND name = $2 AND deleted_date IS NULL",
         )
@@ -271,10 +286,13 @@ impl SqlStore {
         .bind(name.as_str())
         .bind(d.deleted_date)
         .bind(d.scheduled_purge_date)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(storage)?;
         let changed = done.rows_affected() > 0;
+        if changed {
+            commit_with(tx, audit).await?;
+        }
         if changed {
             self.announce(Change::Key(vault.clone(), name.clone()))
                 .await;
@@ -322,16 +340,21 @@ impl SqlStore {
         &self,
         vault: &VaultName,
         name: &KeyName,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query(
             "UPDATE keys SET deleted_date = NULL, scheduled_purge_date = NULL WHERE vault = $1 AND name = $2 AND deleted_date IS NOT NULL",
         )
         .bind(vault.as_str())
         .bind(name.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(storage)?;
         let changed = done.rows_affected() > 0;
+        if changed {
+            commit_with(tx, audit).await?;
+        }
         if changed {
             self.announce(Change::Key(vault.clone(), name.clone()))
                 .await;
@@ -343,6 +366,7 @@ impl SqlStore {
         &self,
         vault: &VaultName,
         name: &KeyName,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query(
@@ -363,7 +387,7 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Key(vault.clone(), name.clone()))
             .await;
         Ok(true)
@@ -412,12 +436,14 @@ impl SqlStore {
         vault: &VaultName,
         name: &KeyName,
         policy: &RotationPolicy,
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query("UPDATE keys SET rotation_policy = $3 WHERE vault = $1 AND name = $2 AND deleted_date IS NULL")
             .bind(vault.as_str())
             .bind(name.as_str())
             .bind(to_json(policy)?)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(storage)?;
         if done.rows_affected() == 0 {
@@ -425,6 +451,7 @@ impl SqlStore {
                 name: name.to_string(),
             });
         }
+        commit_with(tx, audit).await?;
         self.announce(Change::Key(vault.clone(), name.clone()))
             .await;
         Ok(())

@@ -4,9 +4,11 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use strongroom_core::DomainError;
 use strongroom_core::access_policy::{AccessPolicy, KeyPermission};
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::VaultName;
 
+use crate::audit::commit_with;
 use crate::changes::Change;
 use crate::{SqlStore, storage};
 
@@ -24,7 +26,12 @@ fn from_row(row: &AnyRow) -> DomainResult<AccessPolicy> {
 }
 
 impl SqlStore {
-    pub(crate) async fn put_access_policy_impl(&self, p: &AccessPolicy) -> DomainResult<()> {
+    pub(crate) async fn put_access_policy_impl(
+        &self,
+        p: &AccessPolicy,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         // SQLite and PostgreSQL spell the upsert alike.
         sqlx::query(
             "INSERT INTO access_policies (vault, object_id, keys, updated) VALUES ($1, $2, $3, $4) \
@@ -34,9 +41,10 @@ impl SqlStore {
             .bind(p.object_id.as_str())
             .bind(p.keys_text())
             .bind(p.updated)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(storage)?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Access(p.vault.clone())).await;
         Ok(())
     }
@@ -45,8 +53,9 @@ impl SqlStore {
         &self,
         vault: &VaultName,
         object_id: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
-        self.delete_access_row("access_policies", "object_id", vault, object_id)
+        self.delete_access_row("access_policies", "object_id", vault, object_id, audit)
             .await
     }
 

@@ -3,10 +3,12 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::error::DomainResult;
 use strongroom_core::names::VaultName;
 use strongroom_core::rbac::{RoleAssignment, RoleDefinition, RoleScope, RoleType};
 
+use crate::audit::commit_with;
 use crate::{SqlStore, is_unique_violation, storage};
 
 const COLUMNS: &str = "vault, name, scope, role_definition, principal_id, created";
@@ -28,7 +30,12 @@ fn from_row(row: &AnyRow) -> DomainResult<RoleAssignment> {
 use crate::changes::Change;
 
 impl SqlStore {
-    pub(crate) async fn insert_role_assignment_impl(&self, a: &RoleAssignment) -> DomainResult<()> {
+    pub(crate) async fn insert_role_assignment_impl(
+        &self,
+        a: &RoleAssignment,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let sql =
             format!("INSERT INTO role_assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         sqlx::query(AssertSqlSafe(sql))
@@ -38,7 +45,7 @@ impl SqlStore {
             .bind(a.role_definition.as_str())
             .bind(a.principal_id.as_str())
             .bind(a.created)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -47,6 +54,7 @@ impl SqlStore {
                     storage(e)
                 }
             })?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Access(a.vault.clone())).await;
         Ok(())
     }
@@ -70,17 +78,20 @@ impl SqlStore {
         &self,
         vault: &VaultName,
         name: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<Option<RoleAssignment>> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let sql = format!(
             "DELETE FROM role_assignments WHERE vault = $1 AND name = $2 RETURNING {COLUMNS}"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(vault.as_str())
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(storage)?;
         if row.is_some() {
+            commit_with(tx, audit).await?;
             self.announce(Change::Access(vault.clone())).await;
         }
         row.as_ref().map(from_row).transpose()
@@ -121,7 +132,9 @@ impl SqlStore {
         &self,
         vault: &VaultName,
         d: &RoleDefinition,
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let permissions = serde_json::to_string(&d.permissions)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         sqlx::query(
@@ -136,9 +149,10 @@ impl SqlStore {
         .bind(d.role_name.as_str())
         .bind(d.description.as_str())
         .bind(permissions)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(storage)?;
+        commit_with(tx, audit).await?;
         self.announce(Change::Access(vault.clone())).await;
         Ok(())
     }
@@ -147,8 +161,9 @@ impl SqlStore {
         &self,
         vault: &VaultName,
         name: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
-        self.delete_access_row("role_definitions", "name", vault, name)
+        self.delete_access_row("role_definitions", "name", vault, name, audit)
             .await
     }
 
@@ -160,16 +175,19 @@ impl SqlStore {
         column: &str,
         vault: &VaultName,
         key: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         let sql = format!("DELETE FROM {table} WHERE vault = $1 AND {column} = $2");
         let done = sqlx::query(AssertSqlSafe(sql))
             .bind(vault.as_str())
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(storage)?;
         let removed = done.rows_affected() > 0;
         if removed {
+            commit_with(tx, audit).await?;
             self.announce(Change::Access(vault.clone())).await;
         }
         Ok(removed)

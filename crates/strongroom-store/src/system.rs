@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use strongroom_core::DomainError;
 use strongroom_core::access_policy::AccessPolicy;
-use strongroom_core::audit::{AuditFilter, AuditRecord, StoredBatch};
+use strongroom_core::audit::{AuditFilter, AuditRecord, StoredBatch, WriteEvent};
 use strongroom_core::error::DomainResult;
 use strongroom_core::identity::{Credential, Identity, TrustedIssuer};
 use strongroom_core::key::KeyVersionRecord;
@@ -17,6 +17,7 @@ use strongroom_core::rbac::{RoleAssignment, RoleDefinition};
 use strongroom_core::rotation::RotationPolicy;
 use strongroom_core::vault::{RetentionDays, Vault};
 
+use crate::audit::commit_with;
 use crate::{SqlStore, is_unique_violation, storage};
 
 fn corrupt(e: DomainError) -> DomainError {
@@ -47,9 +48,13 @@ const VAULT_COLUMNS: &str =
 
 #[async_trait]
 impl KeyStore for SqlStore {
-    async fn insert_role_assignment(&self, assignment: &RoleAssignment) -> DomainResult<()> {
+    async fn insert_role_assignment(
+        &self,
+        assignment: &RoleAssignment,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         self.count();
-        self.insert_role_assignment_impl(assignment).await
+        self.insert_role_assignment_impl(assignment, audit).await
     }
 
     async fn role_assignment(
@@ -65,9 +70,10 @@ impl KeyStore for SqlStore {
         &self,
         vault: &VaultName,
         name: &str,
+        audit: &WriteEvent,
     ) -> DomainResult<Option<RoleAssignment>> {
         self.count();
-        self.delete_role_assignment_impl(vault, name).await
+        self.delete_role_assignment_impl(vault, name, audit).await
     }
 
     async fn role_assignments(&self, vault: &VaultName) -> DomainResult<Vec<RoleAssignment>> {
@@ -75,9 +81,18 @@ impl KeyStore for SqlStore {
         self.role_assignments_impl(vault).await
     }
 
-    async fn append_audit(&self, events: &[AuditRecord]) -> DomainResult<()> {
+    async fn append_audit(&self, events: &[AuditRecord], linked: &[i64]) -> DomainResult<bool> {
         // Not counted: batches are written off the request path, never one per request.
-        self.append_audit_impl(events).await
+        self.append_audit_impl(events, linked).await
+    }
+
+    async fn pending_audit(
+        &self,
+        chain: &str,
+        orphaned_after: std::time::Duration,
+    ) -> DomainResult<Vec<(i64, AuditRecord)>> {
+        // Not counted: read by the audit writer, off the request path.
+        self.pending_audit_impl(chain, orphaned_after).await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>> {
@@ -98,14 +113,21 @@ impl KeyStore for SqlStore {
         &self,
         vault: &VaultName,
         definition: &RoleDefinition,
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
         self.count();
-        self.put_role_definition_impl(vault, definition).await
+        self.put_role_definition_impl(vault, definition, audit)
+            .await
     }
 
-    async fn delete_role_definition(&self, vault: &VaultName, name: &str) -> DomainResult<bool> {
+    async fn delete_role_definition(
+        &self,
+        vault: &VaultName,
+        name: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool> {
         self.count();
-        self.delete_role_definition_impl(vault, name).await
+        self.delete_role_definition_impl(vault, name, audit).await
     }
 
     async fn role_definitions(&self, vault: &VaultName) -> DomainResult<Vec<RoleDefinition>> {
@@ -113,14 +135,24 @@ impl KeyStore for SqlStore {
         self.role_definitions_impl(vault).await
     }
 
-    async fn put_access_policy(&self, policy: &AccessPolicy) -> DomainResult<()> {
+    async fn put_access_policy(
+        &self,
+        policy: &AccessPolicy,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         self.count();
-        self.put_access_policy_impl(policy).await
+        self.put_access_policy_impl(policy, audit).await
     }
 
-    async fn delete_access_policy(&self, vault: &VaultName, object_id: &str) -> DomainResult<bool> {
+    async fn delete_access_policy(
+        &self,
+        vault: &VaultName,
+        object_id: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool> {
         self.count();
-        self.delete_access_policy_impl(vault, object_id).await
+        self.delete_access_policy_impl(vault, object_id, audit)
+            .await
     }
 
     async fn access_policies(&self, vault: &VaultName) -> DomainResult<Vec<AccessPolicy>> {
@@ -128,11 +160,12 @@ impl KeyStore for SqlStore {
         self.access_policies_impl(vault).await
     }
 
-    async fn insert_vault(&self, stored: &StoredVault) -> DomainResult<()> {
+    async fn insert_vault(&self, stored: &StoredVault, audit: &WriteEvent) -> DomainResult<()> {
         self.count();
         let v = &stored.vault;
         let sql =
             format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+        let mut tx = self.pool.begin().await.map_err(storage)?;
         sqlx::query(AssertSqlSafe(sql))
             .bind(v.name.as_str())
             .bind(v.kind.as_str())
@@ -142,7 +175,7 @@ impl KeyStore for SqlStore {
             .bind(v.created)
             .bind(stored.sealed_kek.as_slice())
             .bind(i64::from(v.rbac_authorization))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -153,7 +186,7 @@ impl KeyStore for SqlStore {
                     storage(e)
                 }
             })?;
-        Ok(())
+        commit_with(tx, audit).await
     }
 
     async fn vault(&self, name: &VaultName) -> DomainResult<Option<StoredVault>> {
@@ -179,7 +212,7 @@ impl KeyStore for SqlStore {
             .collect()
     }
 
-    async fn delete_vault(&self, name: &VaultName) -> DomainResult<bool> {
+    async fn delete_vault(&self, name: &VaultName, audit: &WriteEvent) -> DomainResult<bool> {
         self.count();
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let done = sqlx::query("DELETE FROM vaults WHERE name = $1")
@@ -202,15 +235,22 @@ impl KeyStore for SqlStore {
             .await
             .map_err(storage)?;
         }
-        tx.commit().await.map_err(storage)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        commit_with(tx, audit).await?;
         self.announce(crate::changes::Change::Vault(name.clone()))
             .await;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
-    async fn insert_version(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+    async fn insert_version(
+        &self,
+        record: &KeyVersionRecord,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         self.count();
-        self.insert_version_impl(record).await
+        self.insert_version_impl(record, audit).await
     }
 
     async fn version(
@@ -223,9 +263,13 @@ impl KeyStore for SqlStore {
         self.version_impl(vault, name, version).await
     }
 
-    async fn update_version(&self, record: &KeyVersionRecord) -> DomainResult<()> {
+    async fn update_version(
+        &self,
+        record: &KeyVersionRecord,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         self.count();
-        self.update_version_impl(record).await
+        self.update_version_impl(record, audit).await
     }
 
     async fn list_keys(
@@ -262,9 +306,10 @@ impl KeyStore for SqlStore {
         &self,
         versions: &[KeyVersionRecord],
         policy: Option<&RotationPolicy>,
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
         self.count();
-        self.restore_key_impl(versions, policy).await
+        self.restore_key_impl(versions, policy, audit).await
     }
 
     async fn delete_key(
@@ -272,9 +317,10 @@ impl KeyStore for SqlStore {
         vault: &VaultName,
         name: &KeyName,
         deletion: Deletion,
+        audit: &WriteEvent,
     ) -> DomainResult<bool> {
         self.count();
-        self.delete_key_impl(vault, name, deletion).await
+        self.delete_key_impl(vault, name, deletion, audit).await
     }
 
     async fn deleted_key(
@@ -299,14 +345,24 @@ impl KeyStore for SqlStore {
         self.deleted_keys_impl(vault, None, after, limit).await
     }
 
-    async fn recover_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+    async fn recover_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool> {
         self.count();
-        self.recover_key_impl(vault, name).await
+        self.recover_key_impl(vault, name, audit).await
     }
 
-    async fn purge_key(&self, vault: &VaultName, name: &KeyName) -> DomainResult<bool> {
+    async fn purge_key(
+        &self,
+        vault: &VaultName,
+        name: &KeyName,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool> {
         self.count();
-        self.purge_key_impl(vault, name).await
+        self.purge_key_impl(vault, name, audit).await
     }
 
     async fn due_purges(&self, now: i64) -> DomainResult<Vec<(VaultName, KeyName)>> {
@@ -328,9 +384,11 @@ impl KeyStore for SqlStore {
         vault: &VaultName,
         name: &KeyName,
         policy: &RotationPolicy,
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
         self.count();
-        self.set_rotation_policy_impl(vault, name, policy).await
+        self.set_rotation_policy_impl(vault, name, policy, audit)
+            .await
     }
 
     async fn rotation_policies(&self) -> DomainResult<Vec<PolicyEntry>> {
@@ -353,9 +411,11 @@ impl KeyStore for SqlStore {
         &self,
         identity: &Identity,
         credentials: &[Credential],
+        audit: &WriteEvent,
     ) -> DomainResult<()> {
         self.count();
-        self.insert_identity_impl(identity, credentials).await
+        self.insert_identity_impl(identity, credentials, audit)
+            .await
     }
 
     async fn identity_by_secret_hash(
@@ -386,9 +446,13 @@ impl KeyStore for SqlStore {
         self.identity_by_object_id_impl(object_id).await
     }
 
-    async fn delete_identity(&self, name: &IdentityName) -> DomainResult<Option<Identity>> {
+    async fn delete_identity(
+        &self,
+        name: &IdentityName,
+        audit: &WriteEvent,
+    ) -> DomainResult<Option<Identity>> {
         self.count();
-        self.delete_identity_impl(name).await
+        self.delete_identity_impl(name, audit).await
     }
 
     async fn credentials(&self, object_id: &str) -> DomainResult<Vec<Credential>> {
@@ -396,14 +460,23 @@ impl KeyStore for SqlStore {
         self.credentials_impl(object_id).await
     }
 
-    async fn insert_credential(&self, credential: &Credential) -> DomainResult<()> {
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         self.count();
-        self.insert_credential_impl(credential).await
+        self.insert_credential_impl(credential, audit).await
     }
 
-    async fn delete_credential(&self, object_id: &str, id: &str) -> DomainResult<bool> {
+    async fn delete_credential(
+        &self,
+        object_id: &str,
+        id: &str,
+        audit: &WriteEvent,
+    ) -> DomainResult<bool> {
         self.count();
-        self.delete_credential_impl(object_id, id).await
+        self.delete_credential_impl(object_id, id, audit).await
     }
 
     async fn trusted_issuers(&self) -> DomainResult<Vec<TrustedIssuer>> {
@@ -411,14 +484,18 @@ impl KeyStore for SqlStore {
         self.trusted_issuers_impl().await
     }
 
-    async fn put_trusted_issuer(&self, issuer: &TrustedIssuer) -> DomainResult<()> {
+    async fn put_trusted_issuer(
+        &self,
+        issuer: &TrustedIssuer,
+        audit: &WriteEvent,
+    ) -> DomainResult<()> {
         self.count();
-        self.put_trusted_issuer_impl(issuer).await
+        self.put_trusted_issuer_impl(issuer, audit).await
     }
 
-    async fn delete_trusted_issuer(&self, issuer: &str) -> DomainResult<bool> {
+    async fn delete_trusted_issuer(&self, issuer: &str, audit: &WriteEvent) -> DomainResult<bool> {
         self.count();
-        self.delete_trusted_issuer_impl(issuer).await
+        self.delete_trusted_issuer_impl(issuer, audit).await
     }
 
     async fn server_secret(&self, name: &str) -> DomainResult<Option<Vec<u8>>> {

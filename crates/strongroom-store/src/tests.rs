@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use strongroom_core::DomainError;
+use strongroom_core::audit::WriteEvent;
 use strongroom_core::identity::{
     Credential, CredentialKind, Identity, IdentityKind, IssuerKeys, TrustedIssuer,
 };
@@ -84,6 +85,107 @@ async fn conformance(store: &dyn KeyStore) {
     access_policies(store).await;
     role_definitions(store).await;
     audit_events(store).await;
+    pending_audit_events(store).await;
+}
+
+/// The event of a write is stored by the write's transaction, and is linked into one chain
+/// once.
+async fn pending_audit_events(store: &dyn KeyStore) {
+    use std::time::{Duration, Instant};
+
+    use strongroom_core::audit::AuditRecord;
+    let draft = |chain: &str, operation: &str| AuditRecord {
+        chain: chain.into(),
+        seq: 0,
+        time: 2_000,
+        request_id: "r".into(),
+        principal: "admin".into(),
+        app_id: String::new(),
+        client: String::new(),
+        operation: operation.into(),
+        resource: "/vaults/pending-one".into(),
+        result: "Success".into(),
+        status: Some(201),
+        duration_us: 0,
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    let event =
+        |chain: &str, operation: &str| WriteEvent::new(draft(chain, operation), Instant::now());
+    let created = event("node-a", "VaultCreate");
+    store
+        .insert_vault(&vault("pending-one"), &created)
+        .await
+        .unwrap();
+    assert!(created.is_stored());
+    // A refused write stores no event; nor does one that changes nothing.
+    let refused = event("node-a", "VaultCreate");
+    assert!(
+        store
+            .insert_vault(&vault("pending-one"), &refused)
+            .await
+            .is_err()
+    );
+    assert!(!refused.is_stored());
+    let nothing = event("node-b", "VaultDelete");
+    assert!(
+        !store
+            .delete_vault(&vn("absent-vault"), &nothing)
+            .await
+            .unwrap()
+    );
+    assert!(!nothing.is_stored());
+    // One event per operation, however many writes it makes.
+    store
+        .insert_vault(&vault("pending-two"), &created)
+        .await
+        .unwrap();
+    let deleted = event("node-b", "VaultDelete");
+    assert!(
+        store
+            .delete_vault(&vn("pending-two"), &deleted)
+            .await
+            .unwrap()
+    );
+
+    let hour = Duration::from_secs(3_600);
+    let mine = store.pending_audit("node-a", hour).await.unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].1.operation, "VaultCreate");
+    assert_eq!(mine[0].1.chain, "node-a");
+    // Another node sees them only as orphans, once old enough.
+    assert!(
+        store
+            .pending_audit("node-c", hour)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .pending_audit("node-c", Duration::ZERO)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let ids: Vec<i64> = mine.iter().map(|(id, _)| *id).collect();
+    let linked = |chain: &str| {
+        let mut record = mine[0].1.clone();
+        record.chain = chain.into();
+        record.seq = 1;
+        vec![record]
+    };
+    assert!(store.append_audit(&linked("node-a"), &ids).await.unwrap());
+    // Taken once: a second node linking it stores nothing.
+    assert!(!store.append_audit(&linked("node-c"), &ids).await.unwrap());
+    let batches = store.audit_batches_after(None, 100).await.unwrap();
+    assert!(batches.iter().any(|b| b.chain == "node-a"));
+    assert!(!batches.iter().any(|b| b.chain == "node-c"));
+    let left = store.pending_audit("node-c", Duration::ZERO).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].1.operation, "VaultDelete");
 }
 
 async fn audit_events(store: &dyn KeyStore) {
@@ -109,9 +211,9 @@ async fn audit_events(store: &dyn KeyStore) {
         hash: format!("h{seq}"),
     };
     let first = vec![event("b", 1, "KeySign"), event("b", 2, "KeyGet")];
-    store.append_audit(&first).await.unwrap();
+    store.append_audit(&first, &[]).await.unwrap();
     store
-        .append_audit(&[event("a", 1, "KeySign")])
+        .append_audit(&[event("a", 1, "KeySign")], &[])
         .await
         .unwrap();
     let all = store.audit_events(&AuditFilter::default()).await.unwrap();
@@ -133,7 +235,7 @@ async fn audit_events(store: &dyn KeyStore) {
     };
     assert_eq!(store.audit_events(&limited).await.unwrap().len(), 1);
     store
-        .append_audit(&[event("b", 3, "KeyGet")])
+        .append_audit(&[event("b", 3, "KeyGet")], &[])
         .await
         .unwrap();
     // Paging through the batches, one at a time, in chain order.
@@ -154,7 +256,7 @@ async fn audit_events(store: &dyn KeyStore) {
     // A chain's place is taken once.
     assert!(
         store
-            .append_audit(&[event("a", 1, "KeyGet")])
+            .append_audit(&[event("a", 1, "KeyGet")], &[])
             .await
             .is_err()
     );
@@ -162,7 +264,10 @@ async fn audit_events(store: &dyn KeyStore) {
 
 async fn role_definitions(store: &dyn KeyStore) {
     use strongroom_core::rbac::{Permission, RoleDefinition, RoleType};
-    store.insert_vault(&vault("custom-roles")).await.unwrap();
+    store
+        .insert_vault(&vault("custom-roles"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let mut reader = RoleDefinition {
         id: "c0000000-0000-4000-8000-000000000001".into(),
         role_name: "Key reader".into(),
@@ -175,12 +280,12 @@ async fn role_definitions(store: &dyn KeyStore) {
         }],
     };
     store
-        .put_role_definition(&vn("custom-roles"), &reader)
+        .put_role_definition(&vn("custom-roles"), &reader, &WriteEvent::unrecorded())
         .await
         .unwrap();
     reader.role_name = "Key reader v2".into();
     store
-        .put_role_definition(&vn("custom-roles"), &reader)
+        .put_role_definition(&vn("custom-roles"), &reader, &WriteEvent::unrecorded())
         .await
         .unwrap();
     assert_eq!(
@@ -189,21 +294,26 @@ async fn role_definitions(store: &dyn KeyStore) {
     );
     assert!(
         store
-            .delete_role_definition(&vn("custom-roles"), &reader.id)
+            .delete_role_definition(&vn("custom-roles"), &reader.id, &WriteEvent::unrecorded())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .delete_role_definition(&vn("custom-roles"), &reader.id)
+            .delete_role_definition(&vn("custom-roles"), &reader.id, &WriteEvent::unrecorded())
             .await
             .unwrap()
     );
     store
-        .put_role_definition(&vn("custom-roles"), &reader)
+        .put_role_definition(&vn("custom-roles"), &reader, &WriteEvent::unrecorded())
         .await
         .unwrap();
-    assert!(store.delete_vault(&vn("custom-roles")).await.unwrap());
+    assert!(
+        store
+            .delete_vault(&vn("custom-roles"), &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .role_definitions(&vn("custom-roles"))
@@ -217,7 +327,10 @@ async fn access_policies(store: &dyn KeyStore) {
     use strongroom_core::access_policy::{AccessPolicy, KeyPermission};
     let mut legacy = vault("legacy");
     legacy.vault.rbac_authorization = false;
-    store.insert_vault(&legacy).await.unwrap();
+    store
+        .insert_vault(&legacy, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let stored = store.vault(&vn("legacy")).await.unwrap().unwrap();
     assert!(!stored.vault.rbac_authorization);
     let policy = |oid: &str, keys: &[&str]| AccessPolicy {
@@ -227,16 +340,22 @@ async fn access_policies(store: &dyn KeyStore) {
         updated: 5,
     };
     store
-        .put_access_policy(&policy("oid-b", &["all"]))
+        .put_access_policy(&policy("oid-b", &["all"]), &WriteEvent::unrecorded())
         .await
         .unwrap();
     store
-        .put_access_policy(&policy("oid-a", &["get", "sign"]))
+        .put_access_policy(
+            &policy("oid-a", &["get", "sign"]),
+            &WriteEvent::unrecorded(),
+        )
         .await
         .unwrap();
     // Setting again replaces the permissions.
     store
-        .put_access_policy(&policy("oid-a", &["get", "release"]))
+        .put_access_policy(
+            &policy("oid-a", &["get", "release"]),
+            &WriteEvent::unrecorded(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -248,17 +367,22 @@ async fn access_policies(store: &dyn KeyStore) {
     );
     assert!(
         store
-            .delete_access_policy(&vn("legacy"), "oid-b")
+            .delete_access_policy(&vn("legacy"), "oid-b", &WriteEvent::unrecorded())
             .await
             .unwrap()
     );
     assert!(
         !store
-            .delete_access_policy(&vn("legacy"), "oid-b")
+            .delete_access_policy(&vn("legacy"), "oid-b", &WriteEvent::unrecorded())
             .await
             .unwrap()
     );
-    assert!(store.delete_vault(&vn("legacy")).await.unwrap());
+    assert!(
+        store
+            .delete_vault(&vn("legacy"), &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .access_policies(&vn("legacy"))
@@ -270,8 +394,14 @@ async fn access_policies(store: &dyn KeyStore) {
 
 async fn role_assignments(store: &dyn KeyStore) {
     use strongroom_core::rbac::{RoleAssignment, RoleScope};
-    store.insert_vault(&vault("roles")).await.unwrap();
-    store.insert_vault(&vault("roles2")).await.unwrap();
+    store
+        .insert_vault(&vault("roles"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
+    store
+        .insert_vault(&vault("roles2"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let assignment = |vault: &str, name: &str, scope: RoleScope| RoleAssignment {
         vault: vn(vault),
         name: name.into(),
@@ -290,15 +420,26 @@ async fn role_assignments(store: &dyn KeyStore) {
         "a0000000-0000-4000-8000-000000000002",
         RoleScope::Key(kn("k1")),
     );
-    store.insert_role_assignment(&global).await.unwrap();
-    store.insert_role_assignment(&one_key).await.unwrap();
+    store
+        .insert_role_assignment(&global, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
+    store
+        .insert_role_assignment(&one_key, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     assert!(matches!(
-        store.insert_role_assignment(&global).await,
+        store
+            .insert_role_assignment(&global, &WriteEvent::unrecorded())
+            .await,
         Err(DomainError::RoleAssignmentExists)
     ));
     // The same name in another vault is another assignment.
     let elsewhere = assignment("roles2", &global.name, RoleScope::Keys);
-    store.insert_role_assignment(&elsewhere).await.unwrap();
+    store
+        .insert_role_assignment(&elsewhere, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     assert_eq!(
         store
             .role_assignment(&vn("roles"), &global.name)
@@ -312,14 +453,14 @@ async fn role_assignments(store: &dyn KeyStore) {
     );
     assert_eq!(
         store
-            .delete_role_assignment(&vn("roles"), &one_key.name)
+            .delete_role_assignment(&vn("roles"), &one_key.name, &WriteEvent::unrecorded())
             .await
             .unwrap(),
         Some(one_key.clone())
     );
     assert_eq!(
         store
-            .delete_role_assignment(&vn("roles"), &one_key.name)
+            .delete_role_assignment(&vn("roles"), &one_key.name, &WriteEvent::unrecorded())
             .await
             .unwrap(),
         None
@@ -329,8 +470,16 @@ async fn role_assignments(store: &dyn KeyStore) {
         vec![global.clone()]
     );
     // Deleting a vault deletes its assignments.
-    assert!(store.delete_vault(&vn("roles2")).await.unwrap());
-    store.insert_vault(&vault("roles2")).await.unwrap();
+    assert!(
+        store
+            .delete_vault(&vn("roles2"), &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
+    store
+        .insert_vault(&vault("roles2"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     assert!(
         store
             .role_assignments(&vn("roles2"))
@@ -341,20 +490,33 @@ async fn role_assignments(store: &dyn KeyStore) {
 }
 
 async fn vaults(store: &dyn KeyStore) {
-    store.insert_vault(&vault("alpha")).await.unwrap();
+    store
+        .insert_vault(&vault("alpha"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     assert!(matches!(
-        store.insert_vault(&vault("alpha")).await,
+        store
+            .insert_vault(&vault("alpha"), &WriteEvent::unrecorded())
+            .await,
         Err(DomainError::VaultAlreadyExists { .. })
     ));
     let got = store.vault(&vn("alpha")).await.unwrap().unwrap();
     assert_eq!(got.vault, vault("alpha").vault);
     assert_eq!(got.sealed_kek, vec![1, 2, 3]);
-    store.insert_vault(&vault("scratch")).await.unwrap();
     store
-        .insert_version(&version("scratch", "k", 9))
+        .insert_vault(&vault("scratch"), &WriteEvent::unrecorded())
         .await
         .unwrap();
-    assert!(store.delete_vault(&vn("scratch")).await.unwrap());
+    store
+        .insert_version(&version("scratch", "k", 9), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .delete_vault(&vn("scratch"), &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(store.vault(&vn("scratch")).await.unwrap().is_none());
     assert!(
         store
@@ -369,7 +531,7 @@ async fn versions_and_latest(store: &dyn KeyStore) {
     let (v, k) = (vn("alpha"), kn("key1"));
     for n in 1..=3 {
         store
-            .insert_version(&version("alpha", "key1", n))
+            .insert_version(&version("alpha", "key1", n), &WriteEvent::unrecorded())
             .await
             .unwrap();
     }
@@ -393,7 +555,10 @@ async fn versions_and_latest(store: &dyn KeyStore) {
     updated.attributes.enabled = false;
     updated.tags.clear();
     updated.key_ops = vec![KeyOp::Verify];
-    store.update_version(&updated).await.unwrap();
+    store
+        .update_version(&updated, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let again = store
         .version(&v, &k, Some(&first.id.version))
         .await
@@ -404,7 +569,7 @@ async fn versions_and_latest(store: &dyn KeyStore) {
     );
 
     store
-        .insert_version(&version("alpha", "key0", 5))
+        .insert_version(&version("alpha", "key0", 5), &WriteEvent::unrecorded())
         .await
         .unwrap();
     let page = store.list_keys(&v, None, 1).await.unwrap();
@@ -417,18 +582,30 @@ async fn versions_and_latest(store: &dyn KeyStore) {
 async fn soft_delete(store: &dyn KeyStore) {
     let (v, k) = (vn("alpha"), kn("gone"));
     store
-        .insert_version(&version("alpha", "gone", 1))
+        .insert_version(&version("alpha", "gone", 1), &WriteEvent::unrecorded())
         .await
         .unwrap();
     let d = Deletion {
         deleted_date: 10,
         scheduled_purge_date: 20,
     };
-    assert!(store.delete_key(&v, &k, d).await.unwrap());
-    assert!(!store.delete_key(&v, &k, d).await.unwrap());
+    assert!(
+        store
+            .delete_key(&v, &k, d, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_key(&v, &k, d, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(store.version(&v, &k, None).await.unwrap().is_none());
     assert!(matches!(
-        store.insert_version(&version("alpha", "gone", 2)).await,
+        store
+            .insert_version(&version("alpha", "gone", 2), &WriteEvent::unrecorded())
+            .await,
         Err(DomainError::KeyDeletedButRecoverable { .. })
     ));
     let deleted = store.deleted_key(&v, &k).await.unwrap().unwrap();
@@ -439,17 +616,35 @@ async fn soft_delete(store: &dyn KeyStore) {
         store.due_purges(20).await.unwrap(),
         vec![(v.clone(), k.clone())]
     );
-    assert!(store.recover_key(&v, &k).await.unwrap());
+    assert!(
+        store
+            .recover_key(&v, &k, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(store.version(&v, &k, None).await.unwrap().is_some());
     assert!(
-        !store.purge_key(&v, &k).await.unwrap(),
+        !store
+            .purge_key(&v, &k, &WriteEvent::unrecorded())
+            .await
+            .unwrap(),
         "only deleted keys purge"
     );
-    assert!(store.delete_key(&v, &k, d).await.unwrap());
-    assert!(store.purge_key(&v, &k).await.unwrap());
+    assert!(
+        store
+            .delete_key(&v, &k, d, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .purge_key(&v, &k, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(store.deleted_key(&v, &k).await.unwrap().is_none());
     store
-        .insert_version(&version("alpha", "gone", 4))
+        .insert_version(&version("alpha", "gone", 4), &WriteEvent::unrecorded())
         .await
         .unwrap();
     assert_eq!(
@@ -462,21 +657,26 @@ async fn soft_delete(store: &dyn KeyStore) {
 async fn backup_restore(store: &dyn KeyStore) {
     let (v, k) = (vn("alpha"), kn("backed"));
     store
-        .insert_version(&version("alpha", "backed", 1))
+        .insert_version(&version("alpha", "backed", 1), &WriteEvent::unrecorded())
         .await
         .unwrap();
     store
-        .insert_version(&version("alpha", "backed", 2))
+        .insert_version(&version("alpha", "backed", 2), &WriteEvent::unrecorded())
         .await
         .unwrap();
     let policy = RotationPolicy::default_for(true);
-    store.set_rotation_policy(&v, &k, &policy).await.unwrap();
+    store
+        .set_rotation_policy(&v, &k, &policy, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     assert_eq!(store.rotation_policies().await.unwrap().len(), 1);
     let (versions, got_policy) = store.key_for_backup(&v, &k).await.unwrap().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(got_policy, Some(policy.clone()));
     assert!(matches!(
-        store.restore_key(&versions, None).await,
+        store
+            .restore_key(&versions, None, &WriteEvent::unrecorded())
+            .await,
         Err(DomainError::KeyAlreadyExists { .. })
     ));
     store
@@ -487,15 +687,24 @@ async fn backup_restore(store: &dyn KeyStore) {
                 deleted_date: 1,
                 scheduled_purge_date: 2,
             },
+            &WriteEvent::unrecorded(),
         )
         .await
         .unwrap();
     assert!(matches!(
-        store.restore_key(&versions, None).await,
+        store
+            .restore_key(&versions, None, &WriteEvent::unrecorded())
+            .await,
         Err(DomainError::KeyDeletedButRecoverable { .. })
     ));
-    store.purge_key(&v, &k).await.unwrap();
-    store.restore_key(&versions, Some(&policy)).await.unwrap();
+    store
+        .purge_key(&v, &k, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
+    store
+        .restore_key(&versions, Some(&policy), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let latest = store.version(&v, &k, None).await.unwrap().unwrap();
     assert_eq!(latest.id.version, versions[1].id.version);
     assert_eq!(store.rotation_policy(&v, &k).await.unwrap(), Some(policy));
@@ -521,10 +730,19 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         expires: None,
     };
     store
-        .insert_identity(&id, std::slice::from_ref(&secret))
+        .insert_identity(
+            &id,
+            std::slice::from_ref(&secret),
+            &WriteEvent::unrecorded(),
+        )
         .await
         .unwrap();
-    assert!(store.insert_identity(&id, &[]).await.is_err());
+    assert!(
+        store
+            .insert_identity(&id, &[], &WriteEvent::unrecorded())
+            .await
+            .is_err()
+    );
     assert_eq!(
         store.identity_by_secret_hash("hash").await.unwrap(),
         Some((id.clone(), secret.clone()))
@@ -565,27 +783,54 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         created: 7,
         expires: None,
     };
-    store.insert_credential(&certificate).await.unwrap();
-    store.insert_credential(&federated).await.unwrap();
+    store
+        .insert_credential(&certificate, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
+    store
+        .insert_credential(&federated, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let again = Credential {
         id: "c4".into(),
         ..secret.clone()
     };
     assert!(
-        store.insert_credential(&again).await.is_err(),
+        store
+            .insert_credential(&again, &WriteEvent::unrecorded())
+            .await
+            .is_err(),
         "a secret hash is unique"
     );
     assert_eq!(
         store.credentials("oid").await.unwrap(),
         vec![secret.clone(), certificate.clone(), federated.clone()]
     );
-    assert!(store.delete_credential("oid", "c2").await.unwrap());
-    assert!(!store.delete_credential("oid", "c2").await.unwrap());
-    assert!(!store.delete_credential("other", "c3").await.unwrap());
+    assert!(
+        store
+            .delete_credential("oid", "c2", &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_credential("oid", "c2", &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_credential("other", "c3", &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.credentials("oid").await.unwrap().len(), 2);
 
     assert_eq!(
-        store.delete_identity(&id.name).await.unwrap(),
+        store
+            .delete_identity(&id.name, &WriteEvent::unrecorded())
+            .await
+            .unwrap(),
         Some(id.clone())
     );
     assert_eq!(
@@ -609,16 +854,32 @@ async fn identities_and_secrets(store: &dyn KeyStore) {
         audiences: vec!["https://vault.example".into()],
         created: 9,
     };
-    store.put_trusted_issuer(&issuer).await.unwrap();
+    store
+        .put_trusted_issuer(&issuer, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let replaced = TrustedIssuer {
         keys: IssuerKeys::Discovery,
         principal_claim: "oid".into(),
         ..issuer.clone()
     };
-    store.put_trusted_issuer(&replaced).await.unwrap();
+    store
+        .put_trusted_issuer(&replaced, &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     assert_eq!(store.trusted_issuers().await.unwrap(), vec![replaced]);
-    assert!(store.delete_trusted_issuer(&issuer.issuer).await.unwrap());
-    assert!(!store.delete_trusted_issuer(&issuer.issuer).await.unwrap());
+    assert!(
+        store
+            .delete_trusted_issuer(&issuer.issuer, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_trusted_issuer(&issuer.issuer, &WriteEvent::unrecorded())
+            .await
+            .unwrap()
+    );
     assert!(store.trusted_issuers().await.unwrap().is_empty());
 
     assert_eq!(
@@ -651,11 +912,18 @@ async fn sqlite_conformance() {
 #[tokio::test]
 async fn sqlite_concurrent_versions_are_all_kept() {
     let (_dir, store) = sqlite().await;
-    store.insert_vault(&vault("alpha")).await.unwrap();
+    store
+        .insert_vault(&vault("alpha"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let tasks: Vec<_> = (1..=20u8)
         .map(|n| {
             let store = store.clone();
-            tokio::spawn(async move { store.insert_version(&version("alpha", "race", n)).await })
+            tokio::spawn(async move {
+                store
+                    .insert_version(&version("alpha", "race", n), &WriteEvent::unrecorded())
+                    .await
+            })
         })
         .collect();
     for t in tasks {
@@ -709,11 +977,18 @@ async fn postgres_concurrent_versions_and_leases() {
     let Some(store) = postgres().await else {
         return;
     };
-    store.insert_vault(&vault("alpha")).await.unwrap();
+    store
+        .insert_vault(&vault("alpha"), &WriteEvent::unrecorded())
+        .await
+        .unwrap();
     let tasks: Vec<_> = (1..=20u8)
         .map(|n| {
             let store = store.clone();
-            tokio::spawn(async move { store.insert_version(&version("alpha", "race", n)).await })
+            tokio::spawn(async move {
+                store
+                    .insert_version(&version("alpha", "race", n), &WriteEvent::unrecorded())
+                    .await
+            })
         })
         .collect();
     for t in tasks {

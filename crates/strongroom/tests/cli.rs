@@ -458,7 +458,46 @@ fn crash_test(dir: &Path, url: &str) {
                 .unwrap();
         }
     });
-    println!("{} acknowledged keys survived kill -9", acknowledged.len());
+    // Every acknowledged creation has its audit event: stored by the creation's own
+    // transaction, linked into a chain by the restarted node.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let listed = server.cli(&[
+            "audit",
+            "list",
+            "--operation",
+            "KeyCreate",
+            "--output",
+            "json",
+        ]);
+        let audited: std::collections::HashSet<&str> = listed
+            .get("value")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .filter(|e| e.get("result").and_then(Value::as_str) == Some("Success"))
+            .filter_map(|e| e.get("resource").and_then(Value::as_str))
+            .collect();
+        let missing: Vec<&String> = acknowledged
+            .iter()
+            .filter(|n| !audited.contains(format!("/vaults/crash-vault/keys/{n}").as_str()))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} acknowledged creations have no audit event: {missing:?}",
+            missing.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = server.cli(&["audit", "verify", "--output", "json"]);
+    assert_eq!(report.get("intact"), Some(&Value::Bool(true)), "{report}");
+    println!(
+        "{} acknowledged keys survived kill -9, each with its audit event",
+        acknowledged.len()
+    );
     server.terminate();
     runtime.block_on(async {
         let store = strongroom_store::SqlStore::connect(url).await.unwrap();
