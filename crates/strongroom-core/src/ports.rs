@@ -80,13 +80,14 @@ pub trait KeyStore: Send + Sync {
     /// events those of `linked` (ids of [`KeyStore::pending_audit`]) it includes; false, with
     /// nothing stored, when another node linked one of them first.
     async fn append_audit(&self, events: &[AuditRecord], linked: &[i64]) -> DomainResult<bool>;
-    /// The pending events of writes (stored by the writes' transactions, not yet in a chain)
-    /// for `chain` to link, oldest first: its own, and those of other chains stored at least
-    /// `orphaned_after` ago (their node stopped before it linked them).
+    /// At most `limit` pending events of writes (stored by the writes' transactions, not yet
+    /// in a chain) for `chain` to link, oldest first: its own, and those of other chains stored
+    /// at least `orphaned_after` ago (their node stopped before it linked them).
     async fn pending_audit(
         &self,
         chain: &str,
         orphaned_after: std::time::Duration,
+        limit: usize,
     ) -> DomainResult<Vec<(i64, AuditRecord)>>;
     /// Audit events matching `filter`, by chain and place in it.
     async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>>;

@@ -219,7 +219,10 @@ async fn flush(
     orphaned_after: Duration,
 ) {
     loop {
-        let pending = match store.pending_audit(chain, orphaned_after).await {
+        let pending = match store
+            .pending_audit(chain, orphaned_after, PENDING_PAGE)
+            .await
+        {
             Ok(pending) => pending,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read pending audit events; retrying");

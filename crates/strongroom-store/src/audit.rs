@@ -105,14 +105,16 @@ impl SqlStore {
         &self,
         chain: &str,
         orphaned_after: Duration,
+        limit: usize,
     ) -> DomainResult<Vec<(i64, AuditRecord)>> {
         let age = i64::try_from(orphaned_after.as_secs()).unwrap_or(i64::MAX);
         let rows = sqlx::query(
             "SELECT id, event FROM audit_pending WHERE chain = $1 OR stored_at <= $2 \
-             ORDER BY id LIMIT 2000",
+             ORDER BY id LIMIT $3",
         )
         .bind(chain)
         .bind(stored_now().saturating_sub(age))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(storage)?;

@@ -90,9 +90,10 @@ impl KeyStore for SqlStore {
         &self,
         chain: &str,
         orphaned_after: std::time::Duration,
+        limit: usize,
     ) -> DomainResult<Vec<(i64, AuditRecord)>> {
         // Not counted: read by the audit writer, off the request path.
-        self.pending_audit_impl(chain, orphaned_after).await
+        self.pending_audit_impl(chain, orphaned_after, limit).await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> DomainResult<Vec<AuditRecord>> {

@@ -149,27 +149,37 @@ async fn pending_audit_events(store: &dyn KeyStore) {
     );
 
     let hour = Duration::from_secs(3_600);
-    let mine = store.pending_audit("node-a", hour).await.unwrap();
+    let mine = store.pending_audit("node-a", hour, 100).await.unwrap();
     assert_eq!(mine.len(), 1, "{mine:?}");
     assert_eq!(mine[0].1.operation, "VaultCreate");
     assert_eq!(mine[0].1.chain, "node-a");
     // Another node sees them only as orphans, once old enough.
     assert!(
         store
-            .pending_audit("node-c", hour)
+            .pending_audit("node-c", hour, 100)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         store
-            .pending_audit("node-c", Duration::ZERO)
+            .pending_audit("node-c", Duration::ZERO, 100)
             .await
             .unwrap()
             .len(),
         2
     );
 
+    let first = store
+        .pending_audit("node-c", Duration::ZERO, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.len(),
+        1,
+        "a page holds at most its limit, oldest first"
+    );
+    assert_eq!(first[0].0, mine[0].0);
     let ids: Vec<i64> = mine.iter().map(|(id, _)| *id).collect();
     let linked = |chain: &str| {
         let mut record = mine[0].1.clone();
@@ -183,7 +193,10 @@ async fn pending_audit_events(store: &dyn KeyStore) {
     let batches = store.audit_batches_after(None, 100).await.unwrap();
     assert!(batches.iter().any(|b| b.chain == "node-a"));
     assert!(!batches.iter().any(|b| b.chain == "node-c"));
-    let left = store.pending_audit("node-c", Duration::ZERO).await.unwrap();
+    let left = store
+        .pending_audit("node-c", Duration::ZERO, 100)
+        .await
+        .unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].1.operation, "VaultDelete");
 }
