@@ -701,6 +701,13 @@ impl Door {
     where
         F: Future<Output = DomainResult<T>>,
     {
+        debug_assert!(
+            written
+                .pending()
+                .is_none_or(|draft| draft.operation == operation.name()),
+            "the write event of {} was drafted for another operation",
+            operation.name()
+        );
         self.run(caller, operation, scope, Some(written), act).await
     }
 
