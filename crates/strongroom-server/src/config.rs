@@ -38,8 +38,13 @@ pub struct Config {
     /// How long the scheduler lease lasts: another node takes over this long after its
     /// holder stops renewing it.
     pub scheduler_lease_secs: u64,
-    /// Requests in flight beyond which the server answers 429.
+    /// Requests served at once; more wait in the admission queue.
     pub max_in_flight: usize,
+    /// Requests that may wait for a slot; beyond that the server answers 429.
+    pub max_queued: usize,
+    /// How long a request may wait for a slot before it is answered 429, in milliseconds
+    /// (0: no queue, refuse at once when every slot is taken).
+    pub queue_timeout_ms: u64,
     /// Threads of the crypto pool; default the number of cores.
     pub crypto_threads: Option<usize>,
     /// Jobs queued on the crypto pool beyond which the server answers 429.
@@ -74,6 +79,8 @@ impl Default for Config {
             scheduler_interval_secs: 60,
             scheduler_lease_secs: 180,
             max_in_flight: 2048,
+            max_queued: 4096,
+            queue_timeout_ms: 1000,
             crypto_threads: None,
             crypto_queue: 4096,
             key_cache_capacity: 20_000,
@@ -152,6 +159,8 @@ impl Config {
                 self.scheduler_interval_secs = value.parse().map_err(|e| bad(&e))?
             }
             "max_in_flight" => self.max_in_flight = value.parse().map_err(|e| bad(&e))?,
+            "max_queued" => self.max_queued = value.parse().map_err(|e| bad(&e))?,
+            "queue_timeout_ms" => self.queue_timeout_ms = value.parse().map_err(|e| bad(&e))?,
             "crypto_threads" => self.crypto_threads = Some(value.parse().map_err(|e| bad(&e))?),
             "crypto_queue" => self.crypto_queue = value.parse().map_err(|e| bad(&e))?,
             "key_cache_capacity" => self.key_cache_capacity = value.parse().map_err(|e| bad(&e))?,

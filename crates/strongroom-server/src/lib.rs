@@ -6,6 +6,7 @@
 //! logging and serves. Handlers are thin: they parse the request into domain types, call one
 //! service method and map the result; the one `DomainError -> HTTP` mapping is in `error`.
 
+mod admission;
 pub mod api;
 pub mod auth;
 mod bootstrap;
@@ -13,12 +14,12 @@ pub mod config;
 pub mod error;
 mod extract;
 pub mod init;
-mod metrics;
+pub mod metrics;
 pub mod proxy;
 pub mod routing;
 mod startup;
 mod state;
-mod tls;
+pub mod tls;
 
 pub use config::Config;
 pub use startup::Application;

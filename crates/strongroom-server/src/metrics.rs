@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -27,9 +28,16 @@ struct Operation {
 #[derive(Default)]
 pub struct Metrics {
     operations: Mutex<BTreeMap<String, Operation>>,
+    /// Requests refused by admission control (429).
+    refused: AtomicU64,
 }
 
 impl Metrics {
+    /// Counts a request admission control refused.
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records one finished request.
     pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
         let Ok(mut operations) = self.operations.lock() else {
@@ -60,6 +68,13 @@ impl Metrics {
         let Ok(operations) = self.operations.lock() else {
             return out;
         };
+        let _ = write!(
+            out,
+            "# HELP strongroom_requests_refused_total Requests refused by admission control.\n\
+             # TYPE strongroom_requests_refused_total counter\n\
+             strongroom_requests_refused_total {}\n",
+            self.refused.load(Ordering::Relaxed)
+        );
         out.push_str(
             "# HELP strongroom_requests_total Requests served, by operation and status.\n",
         );
@@ -103,6 +118,17 @@ impl Metrics {
     }
 }
 
+/// utime + stime of a procfs `stat` line (of a process or a thread).
+pub fn cpu_of_stat(stat: &str) -> Option<Duration> {
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th
+    // fields of the line, in USER_HZ (100 per second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -112,11 +138,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_cpu_time_from_a_stat_line() {
+        let line = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 1800 0 0 0 250 37 0 0 20 0 1 0";
+        assert_eq!(cpu_of_stat(line), Some(Duration::from_millis(2870)));
+        assert_eq!(cpu_of_stat("garbage"), None);
+    }
+
+    #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::default();
         m.record("GET /keys/{name}", 200, Duration::from_micros(800));
         m.record("GET /keys/{name}", 404, Duration::from_millis(20));
+        m.refused();
         let text = m.render();
+        assert!(text.contains("strongroom_requests_refused_total 1\n"));
         assert!(text.contains(
             "strongroom_requests_total{operation=\"GET /keys/{name}\",status=\"200\"} 1"
         ));

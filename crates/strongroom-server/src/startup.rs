@@ -216,7 +216,11 @@ impl Application {
         ));
         let subscription_id = subscription_id(store.as_ref(), crypto.as_ref()).await?;
         let state: AppState = Arc::new(Inner {
-            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+            admission: crate::admission::Admission::new(
+                config.max_in_flight,
+                config.max_queued,
+                Duration::from_millis(config.queue_timeout_ms),
+            ),
             config,
             keys,
             vaults,

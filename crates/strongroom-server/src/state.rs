@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use tokio::sync::Semaphore;
-
 use crate::config::Config;
 use crate::metrics::Metrics;
 use strongroom_service::tokens::AuthService;
@@ -26,8 +24,8 @@ pub struct Inner {
     pub auth: Arc<AuthService>,
     /// Request metrics.
     pub metrics: Metrics,
-    /// Admission control: one permit per request in flight.
-    pub in_flight: Arc<Semaphore>,
+    /// Admission control: one permit per request in flight, a bounded queue for the rest.
+    pub admission: crate::admission::Admission,
     /// False while shutting down.
     pub ready: AtomicBool,
     /// Storage health probe.

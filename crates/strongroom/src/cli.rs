@@ -80,6 +80,9 @@ pub enum Command {
     },
     /// Benchmark a running server against the raw crypto library.
     Bench(crate::bench::BenchArgs),
+    /// The bare HTTPS server `bench --floor` measures Strongroom against (started by it).
+    #[command(hide = true)]
+    BenchFloor(crate::bench::floor::FloorArgs),
     /// Sign a user in with the password read from standard input; the tokens are cached in a
     /// profile (`--profile`, default `default`) that later commands use with `--profile`.
     Login {

@@ -39,9 +39,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::bench::run(client, args).await;
     }
     let result = match cli.command {
-        Command::Serve(_) | Command::Init(_) | Command::Bench(_) | Command::Login { .. } => {
-            unreachable_serve()?
-        }
+        Command::Serve(_)
+        | Command::Init(_)
+        | Command::Bench(_)
+        | Command::BenchFloor(_)
+        | Command::Login { .. } => unreachable_serve()?,
         Command::Vault { action } => vault(&client, action).await?,
         Command::Hsm { action } => container(&client, "managedhsms", action).await?,
         Command::Identity { action } => crate::identities::identity(&client, action).await?,

@@ -7,7 +7,6 @@ mod cli;
 mod commands;
 mod failure;
 mod identities;
-mod loadgen;
 mod output;
 mod roles;
 mod serve;
@@ -20,8 +19,13 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let debug = cli.debug;
     let outcome = match cli.command {
-        cli::Command::Serve(ref args) => serve::config(args)
-            .and_then(|config| server_runtime(&config)?.block_on(serve::run(config))),
+        cli::Command::Serve(ref args) => serve::config(args).and_then(|config| {
+            server_runtime(config.batch_scheduling)?.block_on(serve::run(config))
+        }),
+        cli::Command::BenchFloor(args) => {
+            server_runtime(strongroom_server::Config::default().batch_scheduling)
+                .and_then(|rt| rt.block_on(bench::floor::run(args)))
+        }
         cli::Command::Init(ref args) => serve::init(args),
         cli::Command::Bench(_) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -46,9 +50,10 @@ fn main() -> std::process::ExitCode {
 /// `batch_scheduling` is off (see `strongroom_server::sched`). The load generator (`bench`)
 /// runs on one thread, so it takes as little as possible of the cores it shares with the
 /// server it measures; every other command uses all cores.
-fn server_runtime(config: &strongroom_server::Config) -> anyhow::Result<tokio::runtime::Runtime> {
+/// `bench --floor` runs its floor server on the same runtime.
+fn server_runtime(batch_scheduling: bool) -> anyhow::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if config.batch_scheduling {
+    if batch_scheduling {
         static WARNED: std::sync::Once = std::sync::Once::new();
         builder.on_thread_start(|| {
             if let Err(e) = strongroom_service::sched::batch_current_thread() {

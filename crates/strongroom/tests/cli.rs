@@ -28,11 +28,17 @@ impl Server {
     }
 
     fn start_on(dir: &Path, port: u16, database_url: Option<&str>, level: &str) -> Self {
+        let env: Vec<(&str, &str)> = database_url
+            .map(|url| ("STRONGROOM_DATABASE_URL", url))
+            .into_iter()
+            .collect();
+        Self::start_with(dir, port, &env, level)
+    }
+
+    fn start_with(dir: &Path, port: u16, env: &[(&str, &str)], level: &str) -> Self {
         let log = std::fs::File::create(dir.join(format!("server-{port}.log"))).unwrap();
         let mut command = Command::new(BIN);
-        if let Some(url) = database_url {
-            command.env("STRONGROOM_DATABASE_URL", url);
-        }
+        command.envs(env.iter().copied());
         let child = command
             .args(["serve", "--data-dir"])
             .arg(dir.join("data"))
@@ -303,22 +309,38 @@ fn cli_output_is_for_a_person() {
     assert!(!log.contains('\u{1b}'), "{log}");
 }
 
-#[test]
-fn bench_prints_its_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), free_port());
+/// Runs `strongroom bench ARGS` against `server`; its standard output.
+fn bench(server: &Server, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .arg("--credentials")
         .arg(server.credentials())
-        .args(["bench", "--concurrency", "2", "--duration", "1"])
-        .args(["--scenarios", "get-key,sign-rsa2048,create-ec"])
+        .arg("bench")
+        .args(args)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn bench_prints_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let text = bench(
+        &server,
+        &[
+            "--concurrency",
+            "2",
+            "--duration",
+            "1",
+            "--scenarios",
+            "get-key,sign-rsa2048,create-ec",
+        ],
     );
     for scenario in ["get-key", "sign-rsa2048", "create-ec"] {
         let row = text
@@ -326,15 +348,17 @@ fn bench_prints_its_table() {
             .find(|l| l.starts_with(&format!("| {scenario} |")))
             .unwrap_or_else(|| panic!("no row for {scenario} in {text}"));
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        // | name | ops/s | p50 | p99 | errors | store calls | client CPU | raw | ratio |
-        assert_eq!(cells.len(), 11, "{row}");
+        // | name | ops/s | p50 | p99 | errors | CPU/request | store calls | client CPU | raw |
+        // ratio |
+        assert_eq!(cells.len(), 12, "{row}");
         assert!(cells[2].parse::<f64>().unwrap() > 0.0, "{row}");
         assert_eq!(cells[5], "0", "{row}");
+        assert!(cells[6].parse::<f64>().unwrap() > 0.0, "{row}");
         if scenario == "get-key" {
-            assert_eq!((cells[8], cells[9]), ("-", "-"), "{row}");
+            assert_eq!((cells[9], cells[10]), ("-", "-"), "{row}");
         } else {
-            assert!(cells[8].parse::<f64>().unwrap() > 0.0, "{row}");
-            assert!(cells[9].ends_with('%'), "{row}");
+            assert!(cells[9].parse::<f64>().unwrap() > 0.0, "{row}");
+            assert!(cells[10].ends_with('%'), "{row}");
         }
     }
     let calls = |scenario: &str| -> f64 {
@@ -342,11 +366,71 @@ fn bench_prints_its_table() {
             .lines()
             .find(|l| l.starts_with(&format!("| {scenario} |")))
             .unwrap();
-        row.split('|').nth(6).unwrap().trim().parse().unwrap()
+        row.split('|').nth(7).unwrap().trim().parse().unwrap()
     };
     assert_eq!(calls("get-key"), 0.0);
     assert_eq!(calls("create-ec"), 1.0);
     assert!(text.contains("peak resident memory"), "{text}");
+    server.terminate();
+}
+
+/// The rows of a bench table whose first cell is one of `names`, split into cells.
+fn rows<'a>(text: &'a str, names: &[&str]) -> Vec<Vec<&'a str>> {
+    let found: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>())
+        .filter(|cells| cells.get(1).is_some_and(|c| names.contains(c)))
+        .collect();
+    assert_eq!(found.len(), names.len(), "{text}");
+    found
+}
+
+#[test]
+fn bench_measures_strongroom_beside_the_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let scenarios = "health,get-key,encrypt-a256gcm,sign-p256";
+    let text = bench(
+        &server,
+        &[
+            "--floor",
+            "--concurrency",
+            "2",
+            "--duration",
+            "1",
+            "--scenarios",
+            scenarios,
+        ],
+    );
+    let names = ["health", "get-key", "encrypt-a256gcm", "sign-p256"];
+    for cells in rows(&text, &names) {
+        // | name | ops/s | p50 | p99 | CPU | floor ops/s | p50 | p99 | CPU | ratio |
+        assert_eq!(cells.len(), 12, "{cells:?}");
+        for i in [2, 5, 6, 9, 10] {
+            assert!(cells[i].parse::<f64>().unwrap() > 0.0, "{cells:?}");
+        }
+    }
+    server.terminate();
+}
+
+#[test]
+fn bench_measures_goodput_under_overload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        free_port(),
+        &[("STRONGROOM_MAX_IN_FLIGHT", "2")],
+        "warn",
+    );
+    let text = bench(&server, &["--overload", "--duration", "1"]);
+    assert!(text.contains("max_in_flight 2 "), "{text}");
+    for cells in rows(&text, &["2", "4", "16"]) {
+        // | connections | load | goodput | refusals | p50 | p99 | errors | CPU | share |
+        assert_eq!(cells.len(), 11, "{cells:?}");
+        assert!(cells[3].parse::<f64>().unwrap() > 0.0, "{cells:?}");
+        assert_eq!(cells[7], "0", "{cells:?}");
+        assert!(cells[9].ends_with('%'), "{cells:?}");
+    }
     server.terminate();
 }
 

@@ -31,7 +31,30 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         "Store operations, one transaction each.",
         s.store.calls(),
     ));
+    text.push_str(&gauge(
+        "strongroom_max_in_flight",
+        "gauge",
+        "Requests served at once (max_in_flight).",
+        s.config.max_in_flight as u64,
+    ));
+    text.push_str(&gauge(
+        "strongroom_admission_waiting",
+        "gauge",
+        "Requests waiting for a slot.",
+        s.admission.waiting() as u64,
+    ));
     text.push_str(&memory_gauges());
+    if let Some(cpu) = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| crate::metrics::cpu_of_stat(&stat))
+    {
+        text.push_str(&format!(
+            "# HELP process_cpu_seconds_total User and system CPU time of the process.\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total {}\n",
+            cpu.as_secs_f64()
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 

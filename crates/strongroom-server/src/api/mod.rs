@@ -222,9 +222,11 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 
-/// Admission control (429 beyond `max_in_flight`) and per-operation metrics.
+/// Admission control (a slot among `max_in_flight`, or a bounded wait for one, or 429) and
+/// per-operation metrics.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+    let Ok(_permit) = state.admission.admit().await else {
+        state.metrics.refused();
         return ApiError::Throttled.into_response();
     };
     let operation = format!(

@@ -342,9 +342,32 @@ async fn health_metrics_and_unknown_hosts() {
     );
 }
 
+/// Starts an RSA-4096 key creation (a second or so of work that holds its slot); its status.
+fn spawn_rsa4096(
+    http: &reqwest::Client,
+    token: &str,
+    url: String,
+) -> tokio::task::JoinHandle<StatusCode> {
+    let (http, token) = (http.clone(), token.to_owned());
+    tokio::spawn(async move {
+        let body = json!({"kty": "RSA", "key_size": 4096});
+        http.post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+}
+
 #[tokio::test]
 async fn overload_answers_429_with_retry_after() {
-    let app = TestApp::spawn_with(3600, |c| c.max_in_flight = 1).await;
+    let app = TestApp::spawn_with(3600, |c| {
+        c.max_in_flight = 1;
+        c.queue_timeout_ms = 0;
+    })
+    .await;
     let at = app.container("vault-one", false, 7, false).await;
     let token = app.client.token_for(&at).await.unwrap();
     let http = app.client.http().clone();
@@ -359,19 +382,7 @@ async fn overload_answers_429_with_retry_after() {
             "vault-one.vault.strongroom.localhost",
             &format!("/keys/big{attempt}/create?api-version=7.6"),
         );
-        let slow = {
-            let (http, token) = (http.clone(), token.clone());
-            tokio::spawn(async move {
-                let body = json!({"kty": "RSA", "key_size": 4096});
-                http.post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
-        };
+        let slow = spawn_rsa4096(&http, &token, url);
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         let resp = http.get(&list).bearer_auth(&token).send().await.unwrap();
         let slow_status = slow.await.unwrap();
@@ -393,6 +404,30 @@ async fn overload_answers_429_with_retry_after() {
         return;
     }
     panic!("no request was refused while another held the only slot");
+}
+
+#[tokio::test]
+async fn beyond_max_in_flight_a_request_waits_its_turn() {
+    let app = TestApp::spawn_with(3600, |c| {
+        c.max_in_flight = 1;
+        c.queue_timeout_ms = 60_000;
+    })
+    .await;
+    let at = app.container("vault-one", false, 7, false).await;
+    let token = app.client.token_for(&at).await.unwrap();
+    let http = app.client.http().clone();
+    let host = "vault-one.vault.strongroom.localhost";
+    let list = app.url(host, "/keys?api-version=7.6");
+    let create = app.url(host, "/keys/big/create?api-version=7.6");
+    let slow = spawn_rsa4096(&http, &token, create);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // Whether or not the generation still holds the only slot, the list is served: it waits
+    // in the queue rather than being refused.
+    let resp = http.get(&list).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(slow.await.unwrap(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["value"].is_array(), "{body}");
 }
 
 #[tokio::test]

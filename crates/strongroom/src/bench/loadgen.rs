@@ -17,6 +17,7 @@ use tokio_rustls::client::TlsStream;
 #[derive(Clone)]
 pub struct Target {
     addr: SocketAddr,
+    name: String,
     host: ServerName<'static>,
     connector: TlsConnector,
 }
@@ -39,9 +40,15 @@ impl Target {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             addr,
+            name: host.to_owned(),
             host: ServerName::try_from(host.to_owned())?,
             connector: TlsConnector::from(Arc::new(config)),
         })
+    }
+
+    /// The same host name at another address, trusting another CA.
+    pub fn elsewhere(&self, addr: SocketAddr, ca_file: Option<&str>) -> anyhow::Result<Self> {
+        Self::new(addr, &self.name, ca_file)
     }
 
     /// Opens a connection.
@@ -52,6 +59,7 @@ impl Target {
         Ok(Connection {
             stream,
             buf: Vec::with_capacity(16 * 1024),
+            head_end: 0,
         })
     }
 }
@@ -60,6 +68,8 @@ impl Target {
 pub struct Connection {
     stream: TlsStream<TcpStream>,
     buf: Vec<u8>,
+    /// Where the last response's body starts in `buf`.
+    head_end: usize,
 }
 
 /// Serialises a request once.
@@ -109,7 +119,13 @@ impl Connection {
             self.buf
                 .extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
+        self.head_end = head_end;
         Ok(status)
+    }
+
+    /// The body of the last response.
+    pub fn body(&self) -> &[u8] {
+        self.buf.get(self.head_end..).unwrap_or_default()
     }
 }
 
