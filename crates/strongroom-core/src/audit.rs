@@ -58,6 +58,13 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// The bytes its hash covers: every field but the hash, in a fixed order.
     pub fn hashed_text(&self) -> String {
+        let mut out = Vec::new();
+        self.write_hashed_text(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// `hashed_text`, appended to `out`.
+    pub fn write_hashed_text(&self, out: &mut Vec<u8>) {
         // JSON string escaping keeps fields from running into each other.
         let fields = (
             &self.chain,
@@ -75,10 +82,11 @@ impl AuditRecord {
         );
         // The status joins the hashed fields only when present, so events stored before it
         // was recorded still verify.
-        match self.status {
-            Some(status) => serde_json::to_string(&(fields, status)).unwrap_or_default(),
-            None => serde_json::to_string(&fields).unwrap_or_default(),
-        }
+        // Writing JSON of strings and integers to a Vec cannot fail.
+        let _ = match self.status {
+            Some(status) => serde_json::to_writer(out, &(fields, status)),
+            None => serde_json::to_writer(out, &fields),
+        };
     }
 }
 

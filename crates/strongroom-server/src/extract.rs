@@ -69,12 +69,16 @@ impl DataQuery {
     pub fn parse(query: Option<&str>) -> Self {
         let mut out = Self::default();
         for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            match k.to_ascii_lowercase().as_str() {
-                "api-version" => out.api_version = Some(v.into_owned()),
-                "maxresults" => out.maxresults = Some(v.into_owned()),
-                "$skiptoken" => out.skiptoken = Some(v.into_owned()),
-                _ => {}
-            }
+            let slot = if k.eq_ignore_ascii_case("api-version") {
+                &mut out.api_version
+            } else if k.eq_ignore_ascii_case("maxresults") {
+                &mut out.maxresults
+            } else if k.eq_ignore_ascii_case("$skiptoken") {
+                &mut out.skiptoken
+            } else {
+                continue;
+            };
+            *slot = Some(v.into_owned());
         }
         out
     }

@@ -38,8 +38,21 @@ impl Metrics {
         self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records one finished request.
-    pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
+    /// Records one finished request of operation `{method} {route}`.
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        thread_local! {
+            static LABEL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        LABEL.with_borrow_mut(|label| {
+            label.clear();
+            label.push_str(method);
+            label.push(' ');
+            label.push_str(route);
+            self.record_operation(label, status, elapsed);
+        });
+    }
+
+    fn record_operation(&self, operation: &str, status: u16, elapsed: Duration) {
         let Ok(mut operations) = self.operations.lock() else {
             return;
         };
@@ -147,8 +160,8 @@ mod tests {
     #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::default();
-        m.record("GET /keys/{name}", 200, Duration::from_micros(800));
-        m.record("GET /keys/{name}", 404, Duration::from_millis(20));
+        m.record("GET", "/keys/{name}", 200, Duration::from_micros(800));
+        m.record("GET", "/keys/{name}", 404, Duration::from_millis(20));
         m.refused();
         let text = m.render();
         assert!(text.contains("strongroom_requests_refused_total 1\n"));

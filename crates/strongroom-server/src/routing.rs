@@ -5,15 +5,15 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Uri;
 use axum::http::uri::PathAndQuery;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use strongroom_core::names::VaultName;
+use tower::ServiceExt;
 
+use crate::error::ApiError;
 use crate::state::AppState;
-use strongroom_service::tokens::normalize_resource;
 
 /// The resource a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct RequestCtx {
     /// `:port` as sent, or empty.
     pub port_suffix: String,
     /// The configured DNS suffix.
-    pub dns_suffix: String,
+    pub dns_suffix: Arc<str>,
     /// This request's id, sent back as `x-ms-request-id` and named in its audit event.
     pub request_id: Arc<str>,
     /// The client's address (the peer of the TCP connection).
@@ -78,39 +78,65 @@ impl RequestCtx {
 
     /// Whether a token with audience `aud` may be used here: the advertised resource, or the
     /// public Azure resource of the same kind (what workloads configured for Azure ask for).
+    /// Compared in any case and without a trailing `/`, as `normalize_resource` would, but
+    /// without building either string.
     pub fn accepts_audience(&self, aud: &str) -> bool {
-        let aud = normalize_resource(aud);
-        if aud == normalize_resource(&self.resource()) {
-            return true;
-        }
-        match self.target {
-            Target::Vault(_) | Target::DefaultVault => aud == "https://vault.azure.net",
-            Target::ManagedHsm(_) => aud == "https://managedhsm.azure.net",
-            _ => false,
-        }
+        let aud = aud.trim().trim_end_matches('/');
+        let (kind, public) = match self.target {
+            Target::Vault(_) => ("vault.", "https://vault.azure.net"),
+            Target::ManagedHsm(_) => ("managedhsm.", "https://managedhsm.azure.net"),
+            Target::DefaultVault => ("", "https://vault.azure.net"),
+            _ => ("", ""),
+        };
+        let advertised: [&str; 4] = if kind.is_empty() {
+            ["https://", &self.authority, "", ""]
+        } else {
+            ["https://", kind, &self.dns_suffix, &self.port_suffix]
+        };
+        spells(aud, &advertised) || (!public.is_empty() && aud.eq_ignore_ascii_case(public))
     }
+}
+
+/// Whether `text` is the concatenation of `parts`, in any case.
+fn spells(text: &str, parts: &[&str]) -> bool {
+    let mut rest = text.as_bytes();
+    for part in parts {
+        let Some((head, tail)) = rest.split_at_checked(part.len()) else {
+            return false;
+        };
+        if !head.eq_ignore_ascii_case(part.as_bytes()) {
+            return false;
+        }
+        rest = tail;
+    }
+    rest.is_empty()
 }
 
 /// Classifies a host name (without port).
 pub fn classify(host: &str, suffix: &str) -> Target {
     let host = host.trim_end_matches('.');
-    if host == format!("login.{suffix}") {
+    let Some(under) = host
+        .strip_suffix(suffix)
+        .and_then(|rest| rest.strip_suffix('.'))
+    else {
+        return Target::DefaultVault;
+    };
+    if under == "login" {
         return Target::Login;
     }
-    type Make = fn(VaultName) -> Target;
-    let kinds: [(&str, Make); 2] = [("vault", Target::Vault), ("managedhsm", Target::ManagedHsm)];
-    for (kind, make) in kinds {
-        if let Some(label) = host.strip_suffix(&format!(".{kind}.{suffix}")) {
-            return match label.parse::<VaultName>() {
-                Ok(name) if !label.contains('.') => make(name),
-                _ => Target::NoSuchHost(host.to_owned()),
-            };
-        }
+    let Some((label, kind)) = under.rsplit_once('.') else {
+        return Target::DefaultVault;
+    };
+    let make: fn(VaultName) -> Target = match kind {
+        "vault" => Target::Vault,
+        "managedhsm" => Target::ManagedHsm,
+        "attest" => return Target::Attestation(label.to_owned()),
+        _ => return Target::DefaultVault,
+    };
+    match label.parse::<VaultName>() {
+        Ok(name) if !label.contains('.') => make(name),
+        _ => Target::NoSuchHost(host.to_owned()),
     }
-    if let Some(label) = host.strip_suffix(&format!(".attest.{suffix}")) {
-        return Target::Attestation(label.to_owned());
-    }
-    Target::DefaultVault
 }
 
 /// Splits `host[:port]` (IPv6 literals in brackets).
@@ -128,39 +154,103 @@ fn split_authority(authority: &str) -> (&str, &str) {
     }
 }
 
-/// Middleware: attaches the `RequestCtx` and lowercases path words.
-pub async fn context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let authority = req
-        .headers()
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
-        .unwrap_or_else(|| state.config.listen.to_string())
-        .to_ascii_lowercase();
-    let (host, port) = split_authority(&authority);
-    let client = crate::proxy::client_address(req.extensions());
-    let ctx = RequestCtx {
-        target: classify(host, &state.config.dns_suffix),
-        port_suffix: port.to_owned(),
-        authority: authority.clone(),
-        dns_suffix: state.config.dns_suffix.clone(),
-        request_id: new_request_id(),
-        client,
-    };
-    let request_id = Arc::clone(&ctx.request_id);
-    if let Some((scope, uri)) = rbac_uri(req.uri()) {
-        req.extensions_mut()
-            .insert(crate::api::rbac::RbacScope(scope));
-        *req.uri_mut() = uri;
-    } else if let Some(uri) = normalized_uri(req.uri(), req.method() == axum::http::Method::POST) {
-        *req.uri_mut() = uri;
+/// The front of the server, around the API router: the request context (from `Host`), the
+/// path rewrite (before routing), admission control and the service headers on every
+/// response. One tower service rather than middleware layers and a second router, because it
+/// runs on every request.
+#[derive(Clone)]
+pub struct Front {
+    state: AppState,
+    router: axum::Router,
+    suffix: Arc<str>,
+}
+
+impl Front {
+    /// The front of `state`'s API.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            router: crate::api::router(Arc::clone(&state)),
+            suffix: Arc::from(state.config.dns_suffix.as_str()),
+            state,
+        }
     }
-    req.extensions_mut().insert(Arc::new(ctx));
-    let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
-    let mut response = next.run(req).await;
-    add_service_headers(response.headers_mut(), &request_id, client_request_id);
-    response
+
+    async fn serve(self, mut req: Request) -> Response {
+        let request_id = self.attach_context(&mut req);
+        let client_request_id = req.headers().get("x-ms-client-request-id").cloned();
+        let mut response = match self.state.admission.admit().await {
+            Ok(slot) => {
+                let response = match self.router.oneshot(req).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                drop(slot);
+                response
+            }
+            Err(_) => {
+                self.state.metrics.refused();
+                ApiError::Throttled.into_response()
+            }
+        };
+        add_service_headers(response.headers_mut(), &request_id, client_request_id);
+        response
+    }
+
+    /// Attaches the `RequestCtx` and lowercases path words; the request id.
+    fn attach_context(&self, req: &mut Request) -> Arc<str> {
+        let mut authority = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+            .unwrap_or_else(|| self.state.config.listen.to_string());
+        authority.make_ascii_lowercase();
+        let (host, port) = split_authority(&authority);
+        let ctx = RequestCtx {
+            target: classify(host, &self.suffix),
+            port_suffix: port.to_owned(),
+            dns_suffix: Arc::clone(&self.suffix),
+            request_id: new_request_id(),
+            client: crate::proxy::client_address(req.extensions()),
+            authority,
+        };
+        let request_id = Arc::clone(&ctx.request_id);
+        if let Some((scope, uri)) = rbac_uri(req.uri()) {
+            req.extensions_mut()
+                .insert(crate::api::rbac::RbacScope(scope));
+            *req.uri_mut() = uri;
+        } else if let Some(uri) =
+            normalized_uri(req.uri(), req.method() == axum::http::Method::POST)
+        {
+            *req.uri_mut() = uri;
+        }
+        req.extensions_mut().insert(Arc::new(ctx));
+        request_id
+    }
+}
+
+impl<B> tower::Service<axum::http::Request<B>> for Front
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let front = self.clone();
+        Box::pin(async move { Ok(front.serve(req.map(axum::body::Body::new)).await) })
+    }
 }
 
 /// A version-4 UUID from the thread's userspace generator: no system call per request.
@@ -203,7 +293,10 @@ const RBAC_MARK: &str = "/providers/microsoft.authorization/";
 /// the path the router knows (`/providers/Microsoft.Authorization/{rest}`).
 fn rbac_uri(uri: &Uri) -> Option<(String, Uri)> {
     let path = uri.path();
-    let at = path.to_ascii_lowercase().find(RBAC_MARK)?;
+    let at = path
+        .as_bytes()
+        .windows(RBAC_MARK.len())
+        .position(|w| w.eq_ignore_ascii_case(RBAC_MARK.as_bytes()))?;
     let (scope, rest) = path.split_at(at);
     let rest = &rest[RBAC_MARK.len()..];
     let (kind, tail) = rest.split_once('/').map_or((rest, ""), |(k, t)| (k, t));
@@ -258,40 +351,48 @@ const OP_WORDS: &[&str] = &[
     "attestation",
 ];
 
-/// The path with its fixed words lowercased, if that changes anything.
+/// The path with its fixed words lowercased, if that changes anything (and only then is
+/// anything allocated).
 pub fn normalize_path(path: &str, is_post: bool) -> Option<String> {
-    let mut segments: Vec<String> = path.split('/').map(str::to_owned).collect();
-    let lower_if = |seg: &mut String, words: &[&str]| {
-        let lower = seg.to_ascii_lowercase();
-        if words.contains(&lower.as_str()) {
-            *seg = lower;
+    // The word `seg` spells in another case, if it is one of `words` and not in lower case.
+    fn word(seg: Option<&str>, words: &[&'static str]) -> Option<&'static str> {
+        let seg = seg?;
+        if !seg.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
         }
-    };
-    let count = segments.len();
-    if let Some(first) = segments.get_mut(1) {
-        lower_if(first, ROOT_WORDS);
+        words.iter().find(|w| w.eq_ignore_ascii_case(seg)).copied()
     }
-    let root = segments.get(1).cloned().unwrap_or_default();
+    let mut first = [None; 5];
+    let mut count = 0;
+    for (slot, seg) in first.iter_mut().zip(path.split('/')) {
+        *slot = Some(seg);
+        count += 1;
+    }
+    count += path.split('/').skip(5).count();
+    let [_, s1, s2, s3, s4] = first;
+    let mut changes: [Option<&'static str>; 5] = [None; 5];
+    changes[1] = word(s1, ROOT_WORDS);
+    let root = changes[1].or(s1).unwrap_or_default();
     if root == "keys" {
-        if count == 3
-            && is_post
-            && let Some(s) = segments.get_mut(2)
-        {
-            lower_if(s, &["restore"]);
+        if count == 3 && is_post {
+            changes[2] = word(s2, &["restore"]);
         }
-        if let Some(s) = segments.get_mut(3) {
-            lower_if(s, KEY_WORDS);
-        }
-        if let Some(s) = segments.get_mut(4) {
-            lower_if(s, OP_WORDS);
-        }
-    } else if root == "deletedkeys"
-        && let Some(s) = segments.get_mut(3)
-    {
-        lower_if(s, &["recover"]);
+        changes[3] = word(s3, KEY_WORDS);
+        changes[4] = word(s4, OP_WORDS);
+    } else if root == "deletedkeys" {
+        changes[3] = word(s3, &["recover"]);
     }
-    let joined = segments.join("/");
-    (joined != path).then_some(joined)
+    if changes.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(changes.get(i).copied().flatten().unwrap_or(seg));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -373,6 +474,18 @@ mod tests {
         assert!(ctx.accepts_audience("https://vault.s.test:8443/"));
         assert!(ctx.accepts_audience("https://vault.azure.net"));
         assert!(!ctx.accepts_audience("https://managedhsm.s.test:8443"));
+        assert!(ctx.accepts_audience(" HTTPS://Vault.S.Test:8443// "));
+        assert!(!ctx.accepts_audience("https://vault.s.test:844"));
+        assert!(!ctx.accepts_audience("https://vault.s.test:84433"));
         assert_eq!(ctx.authority_url("t"), "https://login.s.test:8443/t");
+        let bare = RequestCtx {
+            target: Target::DefaultVault,
+            authority: "127.0.0.1:8443".into(),
+            port_suffix: ":8443".into(),
+            ..ctx
+        };
+        assert!(bare.accepts_audience("https://127.0.0.1:8443/"));
+        assert!(bare.accepts_audience("https://VAULT.azure.net/"));
+        assert!(!bare.accepts_audience("https://vault.s.test:8443"));
     }
 }

@@ -289,14 +289,7 @@ impl Application {
                 }
             }
         });
-        // The routing middleware wraps the router from outside, so its path rewrite happens
-        // before routing.
-        let app = axum::Router::new()
-            .fallback_service(crate::api::router(Arc::clone(&self.state)))
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::clone(&self.state),
-                crate::routing::context,
-            ));
+        let app = crate::routing::Front::new(Arc::clone(&self.state));
         let acceptor =
             axum_server::tls_rustls::RustlsAcceptor::new(RustlsConfig::from_config(self.tls))
                 .acceptor(crate::proxy::ProxyAcceptor {
@@ -305,7 +298,11 @@ impl Application {
         let served = axum_server::from_tcp(self.listener)?
             .acceptor(acceptor)
             .handle(handle)
-            .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .serve(
+                axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                    std::net::SocketAddr,
+                >(app),
+            )
             .await;
         ticker.abort();
         self.state.store.close().await;

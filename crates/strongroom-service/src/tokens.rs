@@ -83,7 +83,7 @@ pub struct AuthService {
     pub(crate) crypto: Arc<dyn CryptoProvider>,
     pub(crate) door: Arc<Door>,
     pub(crate) federation: Federation,
-    verified: Mutex<HashMap<String, (Arc<Principal>, i64)>>,
+    verified: Mutex<HashMap<String, (Arc<Principal>, i64), TailHash>>,
     pub(crate) assertions: Mutex<HashMap<String, i64>>,
 }
 
@@ -133,7 +133,7 @@ impl AuthService {
             store,
             crypto,
             door,
-            verified: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::default()),
             assertions: Mutex::new(HashMap::new()),
         })
     }
@@ -393,6 +393,33 @@ pub const SECRET_PREFIX: &str = "srs_";
 /// Lowercase hex SHA-256 of a secret.
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(strongroom_crypto::sha256(secret.as_bytes()))
+}
+
+/// Hashes only the last 32 bytes of what it is given, with a random key: the verified-token
+/// cache's keys are whole tokens (a kilobyte or so), whose signature, at their end, already
+/// tells them apart; equality still compares whole tokens.
+#[derive(Default, Clone)]
+struct TailHash(std::hash::RandomState);
+
+struct TailHasher(std::hash::DefaultHasher);
+
+impl std::hash::BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+impl std::hash::Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = bytes.get(bytes.len().saturating_sub(32)..).unwrap_or(bytes);
+        self.0.write(tail);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
 }
 
 /// A resource or audience without a trailing `/`, lowercased.

@@ -16,12 +16,16 @@ pub mod rbac;
 mod vault_policies;
 mod vault_roles;
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 
 use crate::auth::endpoints as token;
@@ -210,7 +214,7 @@ pub fn router(state: AppState) -> Router {
         .merge(open_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(state.clone(), observe))
+        .layer(ObserveLayer(state.clone()))
         .with_state(state)
 }
 
@@ -222,24 +226,57 @@ async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
 
-/// Admission control (a slot among `max_in_flight`, or a bounded wait for one, or 429) and
-/// per-operation metrics.
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = state.admission.admit().await else {
-        state.metrics.refused();
-        return ApiError::Throttled.into_response();
-    };
-    let operation = format!(
-        "{} {}",
-        req.method(),
-        req.extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", MatchedPath::as_str)
-    );
-    let started = Instant::now();
-    let response = next.run(req).await;
-    state
-        .metrics
-        .record(&operation, response.status().as_u16(), started.elapsed());
-    response
+/// Per-operation metrics, labelled by method and route template (known once routed, so this
+/// wraps each route); a plain tower layer, without a middleware's per-request boxing of the
+/// route it wraps.
+#[derive(Clone)]
+struct Observe<S> {
+    inner: S,
+    state: AppState,
+}
+
+#[derive(Clone)]
+struct ObserveLayer(AppState);
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            state: Arc::clone(&self.0),
+        }
+    }
+}
+
+impl<S> tower::Service<Request> for Observe<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let method = req.method().clone();
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let started = Instant::now();
+        let answer = self.inner.call(req);
+        let state = Arc::clone(&self.state);
+        Box::pin(async move {
+            let response = answer.await?;
+            state.metrics.record(
+                method.as_str(),
+                route.as_ref().map_or("unmatched", MatchedPath::as_str),
+                response.status().as_u16(),
+                started.elapsed(),
+            );
+            Ok(response)
+        })
+    }
 }

@@ -31,38 +31,74 @@ fn challenge(state: &AppState, ctx: &RequestCtx, message: String) -> ApiError {
     }
 }
 
-fn bearer(req: &Request) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+fn bearer(value: &HeaderValue) -> Option<&str> {
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
 
-/// The request's context and bearer token (owned: a request is not shared between threads,
-/// so no reference to it may cross an await).
-fn bearer_of(state: &AppState, req: &Request) -> Result<(Arc<RequestCtx>, String), ApiError> {
+/// The request's context and its bearer token (owned: a request is not shared between
+/// threads, so no reference to it may cross an await).
+fn bearer_of(state: &AppState, req: &Request) -> Result<(Arc<RequestCtx>, Token), ApiError> {
     let ctx = req
         .extensions()
         .get::<Arc<RequestCtx>>()
         .cloned()
         .ok_or_else(|| ApiError::NotFound("no request context".into()))?;
-    let token = bearer(req)
-        .map(str::to_owned)
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(Token::of)
         .ok_or_else(|| challenge(state, &ctx, MISSING.into()))?;
     Ok((ctx, token))
+}
+
+/// A bearer token: the `Authorization` header (a cheap copy of shared bytes, checked once) and
+/// where the token lies in it.
+struct Token {
+    header: HeaderValue,
+    at: std::ops::Range<usize>,
+}
+
+impl Token {
+    fn of(header: &HeaderValue) -> Option<Self> {
+        let text = bearer(header)?;
+        let start = text.as_ptr() as usize - header.as_bytes().as_ptr() as usize;
+        Some(Self {
+            at: start..start + text.len(),
+            header: header.clone(),
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        // The range was cut from this header's text, which `bearer` checked is visible ASCII.
+        std::str::from_utf8(
+            self.header
+                .as_bytes()
+                .get(self.at.clone())
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
+    }
 }
 
 async fn verified(
     state: &AppState,
     ctx: Arc<RequestCtx>,
-    token: String,
+    token: Token,
 ) -> Result<Arc<Principal>, ApiError> {
-    let principal = state.auth.verify(&token).await.map_err(|e| match e {
-        TokenError::Unavailable(m) => ApiError::Domain(strongroom_core::DomainError::Storage(m)),
-        e => challenge(state, &ctx, e.to_string()),
-    })?;
+    let principal = state
+        .auth
+        .verify(token.as_str())
+        .await
+        .map_err(|e| match e {
+            TokenError::Unavailable(m) => {
+                ApiError::Domain(strongroom_core::DomainError::Storage(m))
+            }
+            e => challenge(state, &ctx, e.to_string()),
+        })?;
     if !principal.audience_preapproved && !ctx.accepts_audience(&principal.audience) {
         return Err(challenge(state, &ctx, TokenError::Audience.to_string()));
     }
