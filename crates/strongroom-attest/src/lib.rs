@@ -1,0 +1,9 @@
+//! Evidence verifiers: each turns the evidence of one kind of trusted execution environment
+//! into typed, verified facts, or a clear refusal. No I/O: certificates, collateral and the
+//! verification time come from the caller, so that every check happens at an injected time
+//! and offline.
+
+#[cfg(feature = "sev-snp")]
+pub mod snp;
+
+mod x509;
