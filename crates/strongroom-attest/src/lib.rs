@@ -3,7 +3,11 @@
 //! verification time come from the caller, so that every check happens at an injected time
 //! and offline.
 
+#[cfg(feature = "azure-vtpm")]
+pub mod hcl;
 #[cfg(feature = "sev-snp")]
 pub mod snp;
+#[cfg(feature = "azure-vtpm")]
+pub mod tpm;
 
 mod x509;
