@@ -6,6 +6,7 @@
 //! (`FromStr` / `TryFrom`), so the rest of the system never handles unchecked input.
 
 pub mod access_policy;
+pub mod attestation_policy;
 pub mod audit;
 pub mod b64;
 pub mod clock;
