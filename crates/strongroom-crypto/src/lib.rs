@@ -10,6 +10,7 @@ mod ec;
 pub mod jws;
 pub mod jwt;
 pub mod password;
+pub mod policy_jws;
 mod rsa;
 pub mod seal;
 
