@@ -4,6 +4,7 @@
 //! crate only parses requests, calls one of them and maps the result.
 
 pub mod access;
+pub mod attestation;
 pub mod audit;
 mod backup;
 mod cache;
