@@ -4,6 +4,7 @@
 //! policy applied, and the claims of the token that results.
 
 mod sev_snp;
+pub mod token;
 
 use serde_json::{Map, Value};
 use strongroom_core::attestation_policy::{Claim, ClaimValue, Outcome, Policy, PolicyError};
