@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Strongroom's whole test suite: formatting and lints, unit and integration tests of
-# every crate, and the official Azure SDK suites against a real server.
+# every crate, a smoke run of every fuzz target, and the official Azure SDK suites against a
+# real server.
 # Installs what it needs: Debian packages (as root, when missing) and a Python venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     scripts/with-postgres.sh cargo test --locked --workspace --no-fail-fast
 fi
+echo "== fuzz (each target of fuzz/ for a few seconds)"
+scripts/fuzz-smoke.sh
 echo "== sdk-tests/python"
 scripts/with-postgres.sh sdk-tests/python/run.sh -q
 echo "== sdk-tests/azure-cli"
