@@ -15,6 +15,7 @@
 //! Of the 1.2 functions, `AppendString` and `NegateBool` are evaluated; a policy calling any
 //! other parses, and its evaluation reports the function as not available.
 
+pub mod defaults;
 mod eval;
 mod lex;
 mod parse;

@@ -35,29 +35,10 @@ fn the_stored_example_permits_and_issues_nothing() {
     assert!(run("Version= 1.0; authorizationrules { => permit(); };", &[]).permitted);
 }
 
-/// The SGX default policy (version 1.1), as the service documents it.
-const SGX_DEFAULT: &str = r#"
-version= 1.1;
-configurationrules{
-    => issueproperty(type="x-ms-sgx-tcbidentifier", value="azuredefault");
-};
-authorizationrules{
-    => permit();
-};
-issuancerules{
-    c:[type=="x-ms-sgx-is-debuggable"] => issue(type="is-debuggable", value=c.value);
-    c:[type=="x-ms-sgx-mrsigner"] => issue(type="sgx-mrsigner", value=c.value);
-    c:[type=="x-ms-sgx-mrenclave"] => issue(type="sgx-mrenclave", value=c.value);
-    c:[type=="x-ms-sgx-product-id"] => issue(type="product-id", value=c.value);
-    c:[type=="x-ms-sgx-svn"] => issue(type="svn", value=c.value);
-    c:[type=="x-ms-attestation-type"] => issue(type="tee", value=c.value);
-};
-"#;
-
 #[test]
 fn the_sgx_default_policy_maps_the_evidence_claims() {
     let o = run(
-        SGX_DEFAULT,
+        defaults::SGX,
         &[
             ("x-ms-sgx-is-debuggable", ClaimValue::Bool(false)),
             ("x-ms-sgx-mrsigner", s("83d7")),

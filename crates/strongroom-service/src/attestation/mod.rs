@@ -3,6 +3,7 @@
 //! the runtime and init-time data checked against what the evidence binds, the provider's
 //! policy applied, and the claims of the token that results.
 
+pub mod kinds;
 mod sev_snp;
 pub mod token;
 
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 use strongroom_core::attestation_policy::{Claim, ClaimValue, Outcome, Policy, PolicyError};
 use strongroom_core::b64;
 
+pub use kinds::AttestationType;
 pub use sev_snp::{SevSnpVmRequest, attest_sev_snp_vm};
 
 /// Why an attestation was refused.
