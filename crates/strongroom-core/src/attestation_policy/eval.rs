@@ -12,6 +12,8 @@ use super::{Claim, ClaimValue, PolicyError};
 
 /// The most times one rule may fire (combinations of matching claims).
 const MAX_FIRINGS: usize = 10_000;
+/// The most claims an evaluation may hold: rules that add claims cannot grow it without bound.
+const MAX_CLAIMS: usize = 100_000;
 
 /// What a policy decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,12 @@ fn apply(rule: &Rule, sets: &mut Sets, verdict: &mut Verdict) -> Result<(), Poli
             &mut Bindings::new(),
             &mut fire,
         )?;
+    }
+    if sets.incoming.len() + made.len() > MAX_CLAIMS {
+        return Err(PolicyError::eval(
+            rule.line,
+            format!("the policy makes more than {MAX_CLAIMS} claims"),
+        ));
     }
     for (kind, claim) in made {
         match kind {

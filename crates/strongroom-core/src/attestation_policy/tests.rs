@@ -202,6 +202,32 @@ fn evaluation_errors_name_the_rule() {
 }
 
 #[test]
+fn rules_cannot_multiply_claims_without_bound() {
+    // Each rule adds a claim for each of 9,000: under the firing cap, over the total.
+    let adding = "c:[type==\"x\"] => add(type=\"y\", value=c.value);\n".repeat(12);
+    let policy = format!("version=1.0;\nauthorizationrules {{\n{adding} => permit();\n}};");
+    let evidence: Vec<Claim> = (0..9_000)
+        .map(|i| Claim::from_evidence("x", ClaimValue::Int(i)))
+        .collect();
+    let e = Policy::parse(&policy)
+        .unwrap()
+        .evaluate(evidence)
+        .unwrap_err();
+    assert!(e.message.contains("makes more than 100000 claims"), "{e}");
+    // Every combination of claims counts as a firing.
+    let wide = format!(
+        "version=1.0; authorizationrules {{ {} => permit(); }};",
+        ["[type==\"x\"]"; 8].join(" && ")
+    );
+    let many: Vec<(&str, ClaimValue)> = (0..4).map(|i| ("x", ClaimValue::Int(i))).collect();
+    let e = Policy::parse(&wide)
+        .unwrap()
+        .evaluate(claims(&many))
+        .unwrap_err();
+    assert!(e.message.contains("fires more than"), "{e}");
+}
+
+#[test]
 fn syntax_errors_give_line_and_column() {
     let cases: &[(&str, (usize, usize), &str)] = &[
         ("authorizationrules { => permit(); };", (1, 1), "version"),
