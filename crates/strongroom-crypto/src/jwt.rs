@@ -148,19 +148,33 @@ impl<'a> UnverifiedJwt<'a> {
     /// Verifies the signature with the public key of a DER certificate (RS256 or PS256, as
     /// MSAL signs client assertions, or ES256/ES384 with an EC certificate).
     pub fn verify_with_certificate(&self, der: &[u8]) -> Result<(), JwtError> {
-        let cert = Certificate::from_der(der).map_err(|e| JwtError::Key(e.to_string()))?;
-        let spki = cert.tbs_certificate().subject_public_key_info();
-        let key = spki.subject_public_key.raw_bytes();
         let alg = self.alg();
-        let algorithm: &dyn VerificationAlgorithm = match (rsa_algorithm(alg), ec_algorithm(alg)) {
-            (Some(rsa), _) => rsa,
-            (_, Some((ec, _))) => ec,
-            _ => return Err(JwtError::Algorithm(alg.to_owned())),
-        };
-        UnparsedPublicKey::new(algorithm, key)
-            .verify(self.message.as_bytes(), &self.signature)
-            .map_err(|_| JwtError::BadSignature)
+        let algorithm: &'static dyn VerificationAlgorithm =
+            match (rsa_algorithm(alg), ec_algorithm(alg)) {
+                (Some(rsa), _) => rsa,
+                (_, Some((ec, _))) => ec,
+                _ => return Err(JwtError::Algorithm(alg.to_owned())),
+            };
+        verify_by_certificate(der, algorithm, self.message.as_bytes(), &self.signature)
     }
+}
+
+/// Verifies `signature` over `message` with the public key of a DER certificate.
+pub(crate) fn verify_by_certificate(
+    der: &[u8],
+    algorithm: &'static dyn VerificationAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), JwtError> {
+    let cert = Certificate::from_der(der).map_err(|e| JwtError::Key(e.to_string()))?;
+    let key = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    UnparsedPublicKey::new(algorithm, key)
+        .verify(message, signature)
+        .map_err(|_| JwtError::BadSignature)
 }
 
 fn rsa_algorithm(alg: &str) -> Option<&'static signature::RsaParameters> {

@@ -86,6 +86,8 @@ struct Roots {
     ask: Certificate,
     ark: Certificate,
     asvk: Certificate,
+    /// The DER of the three, to compare certificates given with evidence against.
+    pinned: [Vec<u8>; 3],
 }
 
 fn roots() -> &'static [Roots] {
@@ -99,8 +101,9 @@ fn roots() -> &'static [Roots] {
                 let sound = x509::check_signed_by(&ark, &ark).is_ok()
                     && x509::check_signed_by(&ask, &ark).is_ok()
                     && x509::check_signed_by(&asvk, &ark).is_ok();
-                sound.then_some(Roots {
+                sound.then(|| Roots {
                     generation,
+                    pinned: [x509::der(&ask), x509::der(&ark), x509::der(&asvk)],
                     ask,
                     ark,
                     asvk,
@@ -148,10 +151,7 @@ pub fn verify(report: &[u8], endorsement: &[u8], at: u64) -> Result<Verified, Sn
     let given: Vec<Vec<u8>> = certs.map(|c| x509::der(&c)).collect();
     let roots = chain_of(&leaf, signing_key, key_name)?;
     for extra in &given {
-        if ![&roots.ask, &roots.ark, &roots.asvk]
-            .iter()
-            .any(|pinned| x509::der(pinned) == *extra)
-        {
+        if !roots.pinned.contains(extra) {
             return Err(SnpError::UnknownRoot {
                 key: key_name,
                 detail: "a certificate given with it is not AMD's ASK, ASVK or ARK".into(),

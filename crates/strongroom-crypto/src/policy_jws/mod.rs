@@ -9,11 +9,11 @@
 //! signature fixed-width or DER).
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use serde_json::Value;
 use strongroom_core::b64;
-use x509_cert::Certificate;
-use x509_cert::der::Decode;
+
+use crate::jwt::JwtError;
 
 /// Why a policy token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,21 +143,15 @@ fn certificate(header: &Value) -> Result<Vec<u8>, PolicyJwsError> {
 }
 
 fn verify(alg: &str, der: &[u8], message: &[u8], sig: &[u8]) -> Result<(), PolicyJwsError> {
-    let cert = Certificate::from_der(der)
-        .map_err(|e| PolicyJwsError::Malformed(format!("the x5c certificate: {e}")))?;
-    let key = cert
-        .tbs_certificate()
-        .subject_public_key_info()
-        .subject_public_key
-        .raw_bytes();
-    let algorithm: &dyn VerificationAlgorithm = match alg {
+    let algorithm: &'static dyn VerificationAlgorithm = match alg {
         "RS256" | "RSA256" => &signature::RSA_PKCS1_2048_8192_SHA256,
         _ if sig.len() == 64 => &signature::ECDSA_P256_SHA256_FIXED,
         _ => &signature::ECDSA_P256_SHA256_ASN1,
     };
-    UnparsedPublicKey::new(algorithm, key)
-        .verify(message, sig)
-        .map_err(|_| PolicyJwsError::BadSignature)
+    crate::jwt::verify_by_certificate(der, algorithm, message, sig).map_err(|e| match e {
+        JwtError::BadSignature => PolicyJwsError::BadSignature,
+        other => PolicyJwsError::Malformed(format!("the x5c certificate: {other}")),
+    })
 }
 
 /// `x-ms-policy-hash`: base64url(SHA-256(base64url(UTF-8 policy text))).
